@@ -1,0 +1,34 @@
+export type {
+  AlertsSnapshot,
+  ContextBackend,
+  Exchange,
+  ExchangeSink,
+  Framework,
+  HealthCheckSnapshot,
+  HealthSnapshot,
+  HealthTransition,
+  LogEvent,
+  Outcome,
+  PackageInfo,
+  RequestIdOptions,
+  TraceIds,
+  TraceSummary,
+} from './types';
+export { onExchangeEnd, UNMATCHED_ROUTE, CLIENT_CLOSED_STATUS, SERVER_TIMEOUT_STATUS } from './exchange';
+export { observeExpress } from './express';
+export { observeKoa, runKoaDownstream } from './koa';
+export { observeNode } from './node';
+export { currentExchange, runInExchange, setContextBackend, setTraceIdsReader, activeTraceIds } from './context';
+export { configureRequestId, generateRequestId, isValidRequestId } from './request-id';
+export { normalizePath } from './normalize-path';
+export { CardinalityGuard } from './cardinality-guard';
+export type { CardinalityGuardOptions } from './cardinality-guard';
+export { RollingWindow } from './rolling-window';
+export type { RollingWindowOptions, WindowStats } from './rolling-window';
+export { TrafficWindows, trafficWindows } from './traffic-windows';
+export type { TrafficWindowsOptions } from './traffic-windows';
+export { quantiles, apdex } from './stats';
+export { safeRun, setErrorHandler, reportError } from './safe-run';
+export type { ErrorHandler } from './safe-run';
+export { BoundedRing } from './bounded-ring';
+export { registerPackage, registeredPackage, registeredPackages, unregisterPackage, recentEvents } from './registry';
