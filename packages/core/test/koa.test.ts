@@ -1,0 +1,131 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { currentExchange, observeKoa, runKoaDownstream, UNMATCHED_ROUTE, type Exchange } from '../src';
+
+function observedApp(): { app: Koa; ended: Exchange[] } {
+  const app = new Koa();
+  app.silent = true;
+  const ended: Exchange[] = [];
+  app.use(async function observe(ctx, next) {
+    const ex = observeKoa(ctx);
+    ex.onEnd((done) => ended.push(done));
+    await runKoaDownstream(ex, next);
+  });
+  return { app, ended };
+}
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function hit(app: Koa, ended: Exchange[], url: string, method: 'get' | 'post' = 'get'): Promise<Exchange> {
+  const before = ended.length;
+  await request(app.callback())[method](url);
+  await until(() => ended.length > before);
+  return ended[ended.length - 1];
+}
+
+describe('observeKoa', () => {
+  it('labels @koa/router routes with prefixes and nested routers by template', async () => {
+    const { app, ended } = observedApp();
+    const users = new Router();
+    users.get('/users/:id', (ctx) => { ctx.body = { id: ctx.params.id }; });
+    const v1 = new Router({ prefix: '/v1' });
+    v1.use(users.routes());
+    const api = new Router({ prefix: '/api' });
+    api.use(v1.routes());
+    app.use(api.routes());
+    const ex = await hit(app, ended, '/api/v1/users/42');
+    expect(ex.status).toBe(200);
+    expect(ex.route).toBe('/api/v1/users/:id');
+    expect(ex.routeMatched).toBe(true);
+  });
+
+  it('names the route that answered, not router.use() middleware entered after it (koa-router#223)', async () => {
+    const { app, ended } = observedApp();
+    const router = new Router();
+    router.get('/items/:id', async (ctx, next) => { ctx.body = 'item'; await next(); });
+    router.use('/items', async (_ctx, next) => { await next(); });
+    app.use(router.routes());
+    const ex = await hit(app, ended, '/items/5');
+    expect(ex.route).toBe('/items/:id');
+  });
+
+  it('gives unmatched requests one constant route', async () => {
+    const { app, ended } = observedApp();
+    const router = new Router();
+    router.get('/known', (ctx) => { ctx.body = 'k'; });
+    app.use(router.routes());
+    const ex = await hit(app, ended, '/unknown/77');
+    expect(ex.status).toBe(404);
+    expect(ex.route).toBe(UNMATCHED_ROUTE);
+  });
+
+  it('records a thrown error (500, outcome error, original kept) and rethrows it to Koa', async () => {
+    const { app, ended } = observedApp();
+    const boom = new Error('boom');
+    const seenByKoa: unknown[] = [];
+    app.on('error', (err) => seenByKoa.push(err));
+    const router = new Router();
+    router.get('/boom', async () => { await Promise.resolve(); throw boom; });
+    app.use(router.routes());
+    const ex = await hit(app, ended, '/boom');
+    expect(ex.status).toBe(500);
+    expect(ex.outcome).toBe('error');
+    expect(ex.error).toBe(boom);
+    expect(seenByKoa).toContain(boom);
+  });
+
+  it('treats ctx.throw(404) as a client error: status 404, outcome ok, error kept', async () => {
+    const { app, ended } = observedApp();
+    const router = new Router();
+    router.get('/missing/:id', (ctx) => ctx.throw(404, 'no such thing'));
+    app.use(router.routes());
+    const ex = await hit(app, ended, '/missing/1');
+    expect(ex.status).toBe(404);
+    expect(ex.outcome).toBe('ok');
+    expect((ex.error as Error).message).toBe('no such thing');
+    expect(ex.route).toBe('/missing/:id');
+  });
+
+  it('completes once as aborted (499) when the client goes away mid-response', async () => {
+    const { app, ended } = observedApp();
+    app.use(async (ctx) => {
+      ctx.res.write('partial');
+      await new Promise((r) => setTimeout(r, 300));
+      ctx.body = 'late';
+    });
+    const server = http.createServer(app.callback()).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/' }, (res) => res.once('data', () => { req.destroy(); resolve(); }));
+      req.on('error', () => resolve());
+    });
+    await until(() => ended.length === 1);
+    await new Promise((r) => setTimeout(r, 400));
+    server.close();
+    expect(ended).toHaveLength(1);
+    expect(ended[0].outcome).toBe('aborted');
+    expect(ended[0].status).toBe(499);
+  });
+
+  it('keeps the request context across await inside handlers', async () => {
+    const { app } = observedApp();
+    app.use(async (ctx) => {
+      const first = currentExchange()?.requestId;
+      await new Promise((r) => setTimeout(r, 5));
+      ctx.body = [first, currentExchange()?.requestId];
+    });
+    const res = await request(app.callback()).get('/').set('x-request-id', 'koa-1');
+    expect(res.body).toEqual(['koa-1', 'koa-1']);
+    expect(res.headers['x-request-id']).toBe('koa-1');
+  });
+});
