@@ -140,6 +140,12 @@ export class ExchangeRecord implements Exchange {
     return headerValue(this.req, name);
   }
 
+  /** Sets the route template explicitly (a package that answers the request itself, e.g. health probes). */
+  setRoute(template: string): void {
+    this.routeCache = template;
+    this.routeMatchedCache = true;
+  }
+
   onEnd(sink: ExchangeSink): void {
     if (this.ended) return;
     if (this.sinks === undefined) this.sinks = [sink];
@@ -231,4 +237,19 @@ export function attachExchange(
   }
   if (requestIdPolicy.echo && !res.headersSent) res.setHeader(requestIdPolicy.header, ex.requestId);
   return ex;
+}
+
+/**
+ * Sets the route template of an exchange explicitly, for a package that answers the request
+ * itself without a router (health probes answer `/readyz` this way), so metrics label it by
+ * that template instead of `UNMATCHED_ROUTE`. Ignored for exchanges not made by the core.
+ *
+ * @example
+ * ```ts
+ * const ex = observeExpress(req, res);
+ * setExchangeRoute(ex, '/readyz');
+ * ```
+ */
+export function setExchangeRoute(ex: Exchange, template: string): void {
+  if (ex instanceof ExchangeRecord) ex.setRoute(template);
 }

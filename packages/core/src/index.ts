@@ -14,7 +14,7 @@ export type {
   TraceIds,
   TraceSummary,
 } from './types';
-export { onExchangeEnd, UNMATCHED_ROUTE, CLIENT_CLOSED_STATUS, SERVER_TIMEOUT_STATUS } from './exchange';
+export { onExchangeEnd, setExchangeRoute, UNMATCHED_ROUTE, CLIENT_CLOSED_STATUS, SERVER_TIMEOUT_STATUS } from './exchange';
 export { observeExpress } from './express';
 export { observeKoa, runKoaDownstream } from './koa';
 export { observeNode } from './node';
