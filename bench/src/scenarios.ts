@@ -1,0 +1,161 @@
+/**
+ * The benchmark's modes. Each builds one server process's app serving `GET /users/:id` as JSON.
+ * Anchor stacks are the libraries users compare vigil with; logs go to an async destination that
+ * discards them and spans to an exporter that discards them, with every request sampled.
+ */
+import type { Server } from 'node:http';
+
+export type Framework = 'express' | 'koa';
+
+export interface Scenario {
+  name: string;
+  framework: Framework;
+  description: string;
+  /** Builds the app and starts listening on 127.0.0.1 (ephemeral port). */
+  start(): Promise<Server>;
+}
+
+const USER = { id: '', name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin', 'author'] };
+
+function listen(server: Server): Promise<Server> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** Discarding async pino destination (`/dev/null` through sonic-boom, not synchronous). */
+function discardingPino(): import('pino').Logger {
+  const pino = require('pino') as typeof import('pino');
+  return pino(pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }));
+}
+
+/** Sets up OpenTelemetry the way its docs show, with a discarding exporter and every request sampled. */
+function otelAnchor(instrumentation: 'express' | 'koa'): void {
+  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node');
+  const { BatchSpanProcessor, AlwaysOnSampler } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const { registerInstrumentations } = require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation');
+  const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
+  const discard = { export: (_spans: unknown[], done: (r: { code: number }) => void) => done({ code: 0 }), shutdown: async () => undefined };
+  const provider = new NodeTracerProvider({
+    sampler: new AlwaysOnSampler(),
+    spanProcessors: [new BatchSpanProcessor(discard as never, { maxQueueSize: 8192, maxExportBatchSize: 512, scheduledDelayMillis: 1000 })],
+  });
+  provider.register();
+  const framework =
+    instrumentation === 'express'
+      ? new (require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express')).ExpressInstrumentation()
+      : new (require('@opentelemetry/instrumentation-koa') as typeof import('@opentelemetry/instrumentation-koa')).KoaInstrumentation();
+  registerInstrumentations({ instrumentations: [new HttpInstrumentation(), framework] });
+}
+
+type ExpressSetup = (app: import('express').Express) => void;
+type KoaSetup = (app: import('koa')) => void;
+
+function expressScenario(name: string, description: string, setup: ExpressSetup, before?: () => void): Scenario {
+  return {
+    name,
+    framework: 'express',
+    description,
+    async start() {
+      before?.();
+      const express = require('express') as typeof import('express');
+      const http = require('node:http') as typeof import('node:http');
+      const app = express();
+      setup(app);
+      app.get('/users/:id', (req, res) => {
+        res.json({ ...USER, id: req.params.id });
+      });
+      return listen(http.createServer(app));
+    },
+  };
+}
+
+function koaScenario(name: string, description: string, setup: KoaSetup, before?: () => void): Scenario {
+  return {
+    name,
+    framework: 'koa',
+    description,
+    async start() {
+      before?.();
+      const Koa = require('koa') as typeof import('koa');
+      const Router = require('@koa/router') as typeof import('@koa/router');
+      const http = require('node:http') as typeof import('node:http');
+      const app = new Koa();
+      setup(app);
+      const router = new Router();
+      router.get('/users/:id', (ctx) => {
+        ctx.body = { ...USER, id: ctx.params.id };
+      });
+      app.use(router.routes());
+      return listen(http.createServer(app.callback()));
+    },
+  };
+}
+
+function noopSink(): void {
+  // the core alone: one exchange, one listener, one sink that does nothing
+}
+
+export const scenarios: Scenario[] = [
+  expressScenario('express-bare', 'Express 5, no observability', () => undefined),
+  expressScenario('express-core', '@vigil/core: observeExpress with one no-op sink', (app) => {
+    const { observeExpress, runInExchange } = require('@vigil/core') as typeof import('@vigil/core');
+    app.use(function vigilCore(req, res, next) {
+      const ex = observeExpress(req, res);
+      ex.onEnd(noopSink);
+      runInExchange(ex, next);
+    });
+  }),
+  expressScenario('express-pino-http', 'anchor: pino-http alone', (app) => {
+    const pinoHttp = require('pino-http') as typeof import('pino-http').default;
+    app.use(pinoHttp({ logger: discardingPino() }));
+  }),
+  expressScenario('express-prom-bundle', 'anchor: express-prom-bundle alone', (app) => {
+    const promBundle = require('express-prom-bundle') as typeof import('express-prom-bundle');
+    app.use(promBundle({ includeMethod: true, includePath: true, includeStatusCode: true }));
+  }),
+  expressScenario('express-otel', 'anchor: OpenTelemetry http + express instrumentation', () => undefined, () => otelAnchor('express')),
+  expressScenario(
+    'express-anchor',
+    'anchor stack: pino-http + express-prom-bundle + OpenTelemetry http/express',
+    (app) => {
+      const pinoHttp = require('pino-http') as typeof import('pino-http').default;
+      const promBundle = require('express-prom-bundle') as typeof import('express-prom-bundle');
+      app.use(pinoHttp({ logger: discardingPino() }));
+      app.use(promBundle({ includeMethod: true, includePath: true, includeStatusCode: true }));
+    },
+    () => otelAnchor('express'),
+  ),
+  koaScenario('koa-bare', 'Koa 3 + @koa/router, no observability', () => undefined),
+  koaScenario('koa-core', '@vigil/core: observeKoa with one no-op sink', (app) => {
+    const { observeKoa, runKoaDownstream } = require('@vigil/core') as typeof import('@vigil/core');
+    app.use(async function vigilCore(ctx, next) {
+      const ex = observeKoa(ctx);
+      ex.onEnd(noopSink);
+      await runKoaDownstream(ex, next);
+    });
+  }),
+  koaScenario(
+    'koa-anchor',
+    'anchor stack: koa-pino-logger + prom-client histogram + OpenTelemetry http/koa',
+    (app) => {
+      const koaPino = require('koa-pino-logger') as (opts: unknown) => import('koa').Middleware;
+      const client = require('prom-client') as typeof import('prom-client');
+      const histogram = new client.Histogram({ name: 'http_request_duration_seconds', help: 'duration', labelNames: ['method', 'route', 'status_code'] });
+      app.use(koaPino({ logger: discardingPino() }));
+      app.use(async (ctx, next) => {
+        const end = histogram.startTimer();
+        try {
+          await next();
+        } finally {
+          end({ method: ctx.method, route: (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched', status_code: String(ctx.status) });
+        }
+      });
+    },
+    () => otelAnchor('koa'),
+  ),
+];
+
+export function findScenario(name: string): Scenario {
+  const found = scenarios.find((s) => s.name === name);
+  if (found === undefined) throw new Error(`unknown scenario ${name}; have ${scenarios.map((s) => s.name).join(', ')}`);
+  return found;
+}
