@@ -1,0 +1,78 @@
+import { Registry } from 'prom-client';
+import { RedView } from './red-views';
+import type { Scrape } from './types';
+
+export const PROMETHEUS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+export const OPENMETRICS_CONTENT_TYPE = Registry.OPENMETRICS_CONTENT_TYPE;
+
+interface RegistryInternals {
+  _defaultLabels?: Record<string, unknown>;
+}
+
+interface StringRenderer {
+  getMetricsAsString(metric: unknown): Promise<string>;
+}
+
+interface AnyMetric {
+  name: string;
+  type?: string;
+}
+
+/** Scrapes run one at a time per registry: the content type is switched for the length of one. */
+const queues = new WeakMap<Registry, Promise<unknown>>();
+
+/** Does the `Accept` header ask for OpenMetrics? */
+export function wantsOpenMetrics(accept: string | undefined): boolean {
+  return accept !== undefined && accept.includes('application/openmetrics-text');
+}
+
+async function renderOne(registry: Registry, metric: AnyMetric, openMetrics: boolean, fast: boolean): Promise<string> {
+  if (fast && metric instanceof RedView) return metric.render(openMetrics);
+  if (openMetrics && metric.type === 'counter' && metric.name.endsWith('_total')) {
+    // prom-client appends `_total` to OpenMetrics counter samples: give it the family name for
+    // this render only (registry.metrics() would rename the counter for good).
+    const original = metric.name;
+    metric.name = original.slice(0, -'_total'.length);
+    try {
+      return await (registry as unknown as StringRenderer).getMetricsAsString(metric);
+    } finally {
+      metric.name = original;
+    }
+  }
+  return (registry as unknown as StringRenderer).getMetricsAsString(metric);
+}
+
+async function renderRegistry(registry: Registry, openMetrics: boolean): Promise<Scrape> {
+  const previous = registry.contentType;
+  const wanted = openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
+  if (previous !== wanted) registry.setContentType(wanted as never);
+  try {
+    const defaults = (registry as unknown as RegistryInternals)._defaultLabels;
+    const fast = defaults === undefined || Object.keys(defaults).length === 0;
+    const metrics = registry.getMetricsAsArray() as unknown as AnyMetric[];
+    const parts = await Promise.all(metrics.map((m) => renderOne(registry, m, openMetrics, fast)));
+    const body = openMetrics ? `${parts.join('\n')}\n# EOF\n` : `${parts.join('\n\n')}\n`;
+    return { contentType: wanted, body };
+  } finally {
+    if (previous !== wanted) registry.setContentType(previous as never);
+  }
+}
+
+/**
+ * Renders every metric of a registry in the Prometheus text format or OpenMetrics, whatever
+ * content type the registry was made with. vigil's RED metrics use their fast serialiser; other
+ * metrics go through prom-client. A collector that throws rejects the promise.
+ */
+export function renderMetrics(registry: Registry, openMetrics: boolean): Promise<Scrape> {
+  const before = queues.get(registry) ?? Promise.resolve();
+  const run = before.then(
+    () => renderRegistry(registry, openMetrics),
+    () => renderRegistry(registry, openMetrics),
+  );
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(registry, settled);
+  return run;
+}

@@ -1,0 +1,38 @@
+import { createMetrics, type MetricsEngine } from './create-metrics';
+import { createEndpoint, pathOf, type MetricsEndpoint } from './endpoint';
+import type { MiddlewareOptions } from './types';
+
+/** Everything a middleware needs, prepared once in its factory. */
+export interface MiddlewareSetup {
+  engine: MetricsEngine;
+  endpoint: MetricsEndpoint;
+  /** Tells whether a raw URL is the endpoint path (no allocation). */
+  isEndpoint: (url: string) => boolean;
+  /** Tells whether a raw URL is left out of the metrics. */
+  isExcluded: ((url: string) => boolean) | undefined;
+}
+
+function fail(message: string): never {
+  throw new TypeError(`vigil/metrics: ${message}`);
+}
+
+/** Validates middleware options, creating the engine unless one is given. */
+export function setupMiddleware(options: MiddlewareOptions | undefined): MiddlewareSetup {
+  if (options !== undefined && (options === null || typeof options !== 'object')) fail('options must be an object');
+  const o = options ?? {};
+  const { metrics, exclude, path, authorize, bearerToken, gzip, openMetrics, ...engineOptions } = o;
+  if (metrics !== undefined && (metrics === null || typeof (metrics as { observe?: unknown }).observe !== 'function' || typeof (metrics as { scrape?: unknown }).scrape !== 'function')) {
+    fail('metrics must be an engine made by createMetrics()');
+  }
+  if (exclude !== undefined && (!Array.isArray(exclude) || exclude.some((p) => typeof p !== 'string'))) fail('exclude must be an array of paths');
+  const engine = (metrics ?? createMetrics(engineOptions)) as MetricsEngine;
+  const endpoint = createEndpoint((om) => engine.scrape(om), { path, authorize, bearerToken, gzip, openMetrics });
+  const served = endpoint.path;
+  const isEndpoint =
+    served === false
+      ? () => false
+      : (url: string): boolean => url.startsWith(served) && (url.length === served.length || url.charCodeAt(served.length) === 63 /* ? */);
+  const excluded = new Set(exclude ?? []);
+  const isExcluded = excluded.size === 0 ? undefined : (url: string): boolean => excluded.has(pathOf(url));
+  return { engine, endpoint, isEndpoint, isExcluded };
+}
