@@ -105,7 +105,7 @@ export class Sampler {
       const point = pointOf(this.frame);
       this.history.push(point);
       if (watching) {
-        const payload = JSON.stringify(this.payload(point));
+        const payload = JSON.stringify(this.payloadOf(this.frame, point));
         for (const listener of this.listeners) listener(payload);
       }
     } catch (error) {
@@ -113,11 +113,18 @@ export class Sampler {
     }
   }
 
-  /** Everything the page shows, as of the last tick (routes are read fresh when the tick skipped them). */
-  payload(point: SeriesPoint = this.history.length > 0 ? this.history.toArray()[this.history.length - 1] : pointOf(this.frame)): Record<string, unknown> {
-    const frame = this.frame;
-    const routes = frame.routes.length > 0 || frame.overall.count === 0 ? frame.routes
-      : localFrame(this.windows, this.windowMs, frame.processes[0], true, this.limits.maxRoutes, frame.t).routes;
+  /**
+   * Everything the page shows, read now: the whole service's frame when a cluster primary sends
+   * one, otherwise this process's windows (the process row is the last second's).
+   */
+  payload(): Record<string, unknown> {
+    const now = Date.now();
+    const frame = this.link?.mergedFrame(now, 3 * TICK_MS)
+      ?? localFrame(this.windows, this.windowMs, this.frame.processes[0], true, this.limits.maxRoutes, now);
+    return this.payloadOf(frame, pointOf(frame));
+  }
+
+  private payloadOf(frame: Frame, point: SeriesPoint): Record<string, unknown> {
     return {
       t: frame.t,
       service: this.serviceName,
@@ -126,7 +133,7 @@ export class Sampler {
       workers: frame.workers,
       point,
       overall: frame.overall,
-      routes: routes.length > this.limits.maxRoutes ? routes.slice(0, this.limits.maxRoutes) : routes,
+      routes: frame.routes.length > this.limits.maxRoutes ? frame.routes.slice(0, this.limits.maxRoutes) : frame.routes,
       processes: frame.processes,
       packages: packagesSection(),
       health: healthSection(),
