@@ -13,6 +13,9 @@ export type RecordListener = (method: string, route: string, status: number, sec
 
 const VERSION = '0.1.0';
 
+/** prom-client default gauges whose names end in `_total` (a lint error for gauges). */
+const LINTED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /** The engine most recently made, used by `timed()` and `clusterMetrics()` when none is given. */
 let lastEngine: MetricsEngine | undefined;
 
@@ -107,6 +110,8 @@ export class MetricsEngine implements Metrics {
     }
     if (options.defaultMetrics && registry.getSingleMetric(`${options.prefix}process_cpu_user_seconds_total`) === undefined) {
       collectDefaultMetrics({ register: registry, prefix: options.prefix });
+      // Gauges named `_total` fail `promtool check metrics` lint; `sum(nodejs_active_handles)` etc. give the same.
+      for (const name of LINTED_DEFAULT_GAUGES) registry.removeSingleMetric(`${options.prefix}${name}`);
     }
     if (options.idleTimeoutMs > 0) {
       this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1000, options.idleTimeoutMs / 2)));

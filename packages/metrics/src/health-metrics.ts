@@ -23,17 +23,7 @@ function healthChecks(): HealthCheckSnapshot[] {
  * and `health_check_last_success_timestamp_seconds{check}`.
  */
 export function registerHealthMetrics(registry: Registry, prefix: string): string[] {
-  let cached: HealthCheckSnapshot[] = [];
-  let cachedAt = -1;
-  // The three gauges are collected in the same scrape: read the snapshot once for them.
-  const checks = (): HealthCheckSnapshot[] => {
-    const now = Date.now();
-    if (now - cachedAt > 50) {
-      cached = healthChecks();
-      cachedAt = now;
-    }
-    return cached;
-  };
+  const checks = healthChecks;
   new Gauge({
     name: `${prefix}health_check_status`,
     help: 'Last result of each health check: 1 pass, 0.5 warn, 0 fail.',
