@@ -1,0 +1,40 @@
+import type { Context as KoaContext, Next } from 'koa';
+import { context } from '@opentelemetry/api';
+import { observeKoa, runKoaDownstream } from '@vigil/core';
+import { enterServerSpan, serverTracingConfig } from './server-span';
+import type { ServerTracingOptions } from './types';
+
+/**
+ * Koa middleware: one SERVER span per request, continuing the caller's trace, named by the
+ * `@koa/router` template at the end (`GET /users/:id`), with the stable HTTP attributes, ERROR
+ * status and an exception event for 5xx and thrown errors (not 4xx), and the `traceresponse`
+ * header. Errors thrown downstream are recorded and rethrown unchanged. Call `setupTracing()` first.
+ *
+ * @example
+ * ```ts
+ * import Koa from 'koa';
+ * import Router from '@koa/router';
+ * import { setupTracing, koaTracing } from '@vigil/tracing';
+ *
+ * setupTracing({ serviceName: 'orders' });
+ * const app = new Koa();
+ * const router = new Router();
+ * router.get('/users/:id', (ctx) => { ctx.body = { id: ctx.params.id }; });
+ * app.use(koaTracing({ ignorePaths: ['/healthz'] }));
+ * app.use(router.routes());
+ * ```
+ */
+export function koaTracing(options?: ServerTracingOptions): (ctx: KoaContext, next: Next) => Promise<void> {
+  const config = serverTracingConfig(options, 'koaTracing');
+  return async function vigilKoaTracing(ctx: KoaContext, next: Next): Promise<void> {
+    const ex = observeKoa(ctx);
+    const otelCtx = enterServerSpan(ex, config);
+    if (otelCtx === undefined) return runKoaDownstream(ex, next);
+    try {
+      await context.with(otelCtx, next);
+    } catch (error) {
+      ex.recordError(error);
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,40 @@
+import { createContextKey, trace, type Tracer } from '@opentelemetry/api';
+
+/** Instrumentation scope of vigil's own spans. */
+export const TRACER_NAME = '@vigil/tracing';
+/** Package version (kept in step with package.json). */
+export const TRACING_VERSION = '0.1.0';
+
+/** Context key under which the request's Exchange is kept in OpenTelemetry's context. */
+export const EXCHANGE_KEY = createContextKey('vigil.exchange');
+
+/** Symbol a tracing middleware leaves on the response when it reuses instrumentation-http's span. */
+export const kReusedServerSpan = Symbol.for('vigil.tracing.reusedServerSpan');
+
+/** Symbol marking a span that must not be exported (quiet exchanges). */
+export const kDropSpan = Symbol.for('vigil.tracing.dropSpan');
+
+let activeTracer: Tracer | undefined;
+
+/** Set by `setupTracing` (and cleared by its `shutdown`). */
+export function setActiveTracer(tracer: Tracer | undefined): void {
+  activeTracer = tracer;
+}
+
+/**
+ * The tracer of the current setup, or the global API's tracer (a no-op one until a provider is
+ * registered), so spans are never sent to a provider that was shut down.
+ */
+export function vigilTracer(): Tracer {
+  return activeTracer ?? trace.getTracer(TRACER_NAME, TRACING_VERSION);
+}
+
+/** Marks a span so vigil's processors neither export nor summarise it. */
+export function dropSpan(span: object): void {
+  (span as Record<symbol, boolean>)[kDropSpan] = true;
+}
+
+/** Whether `dropSpan` was called on this span. */
+export function isDropped(span: object): boolean {
+  return (span as Record<symbol, boolean | undefined>)[kDropSpan] === true;
+}

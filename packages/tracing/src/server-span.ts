@@ -1,0 +1,194 @@
+import type { ServerResponse } from 'node:http';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import type { Exchange } from '@vigil/core';
+import { dropSpan, EXCHANGE_KEY, kReusedServerSpan, vigilTracer } from './runtime';
+import type { IgnorePath, ServerTracingOptions } from './types';
+import { formatTraceparent, outgoingTraceFlags } from './w3c-trace-context';
+
+/** Options of the server middlewares, normalised once. */
+export interface ServerTracingConfig {
+  /** `true` when the path must make no span. */
+  ignored: ((path: string) => boolean) | undefined;
+  traceResponse: boolean;
+  traceQuiet: boolean;
+}
+
+const TRACERESPONSE_HEADER = 'traceresponse';
+
+function compileIgnore(list: IgnorePath[] | undefined, where: string): ServerTracingConfig['ignored'] {
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list)) throw new TypeError(`vigil: ${where} ignorePaths must be an array of strings, RegExps or functions`);
+  if (list.length === 0) return undefined;
+  const exact = new Set<string>();
+  const patterns: RegExp[] = [];
+  const predicates: Array<(path: string) => boolean> = [];
+  for (const item of list) {
+    if (typeof item === 'string') exact.add(item);
+    else if (item instanceof RegExp) patterns.push(item);
+    else if (typeof item === 'function') predicates.push(item);
+    else throw new TypeError(`vigil: ${where} ignorePaths entries must be strings, RegExps or functions, got ${typeof item}`);
+  }
+  return (path: string): boolean => {
+    if (exact.has(path)) return true;
+    for (let i = 0; i < patterns.length; i++) {
+      patterns[i].lastIndex = 0;
+      if (patterns[i].test(path)) return true;
+    }
+    for (let i = 0; i < predicates.length; i++) {
+      try {
+        if (predicates[i](path)) return true;
+      } catch {
+        // a throwing predicate ignores nothing
+      }
+    }
+    return false;
+  };
+}
+
+/**
+ * Normalises `expressTracing` / `koaTracing` options once, throwing a precise TypeError for bad ones.
+ */
+export function serverTracingConfig(options: ServerTracingOptions | undefined, where: string): ServerTracingConfig {
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw new TypeError(`vigil: ${where} options must be an object`);
+  }
+  const o = options ?? {};
+  for (const key of ['traceResponse', 'traceQuiet'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') throw new TypeError(`vigil: ${where} ${key} must be a boolean`);
+  }
+  return {
+    ignored: compileIgnore(o.ignorePaths, where),
+    traceResponse: o.traceResponse ?? true,
+    traceQuiet: o.traceQuiet ?? false,
+  };
+}
+
+/** Minimal view of the SDK span used to recognise instrumentation-http's server span. */
+interface SdkSpanView {
+  kind?: SpanKind;
+}
+
+/**
+ * Starts (or adopts) the request's SERVER span and returns the context to run the rest of the
+ * request in (span and exchange set), or `undefined` when the request is not traced (ignored
+ * path, or already traced by another vigil tracing middleware).
+ *
+ * If instrumentation-http already made the server span for this request (it is the active local
+ * span), that span is adopted: it is renamed and enriched when it ends, not duplicated.
+ */
+export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Context | undefined {
+  if (ex.span !== undefined) return undefined;
+  if (config.ignored !== undefined && config.ignored(ex.path)) return undefined;
+  const active = context.active();
+  const existing = trace.getSpan(active);
+  let span: Span;
+  let ctx: Context;
+  if (existing !== undefined && existing.spanContext().isRemote !== true && (existing as SdkSpanView).kind === SpanKind.SERVER) {
+    span = existing;
+    ctx = active.setValue(EXCHANGE_KEY, ex);
+    (ex.res as unknown as Record<symbol, Exchange>)[kReusedServerSpan] = ex;
+  } else {
+    const parent = propagation.extract(active, ex.req.headers);
+    span = vigilTracer().startSpan(
+      ex.method,
+      {
+        kind: SpanKind.SERVER,
+        startTime: ex.startTime,
+        attributes: {
+          'http.request.method': ex.method,
+          'url.path': ex.path,
+          'url.scheme': (ex.req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http',
+          'network.protocol.version': ex.req.httpVersion,
+        },
+      },
+      parent,
+    );
+    ctx = trace.setSpan(parent.setValue(EXCHANGE_KEY, ex), span);
+    ex.onEnd(config.traceQuiet ? endServerSpanKeepQuiet : endServerSpan);
+  }
+  const sc = span.spanContext();
+  const flags = outgoingTraceFlags(ctx, sc);
+  ex.span = span;
+  ex.traceId = sc.traceId;
+  ex.spanId = sc.spanId;
+  ex.traceFlags = flags;
+  if (config.traceResponse && !ex.res.headersSent) ex.res.setHeader(TRACERESPONSE_HEADER, formatTraceparent(sc.traceId, sc.spanId, flags));
+  return ctx;
+}
+
+/** An error carrying a 4xx status (`ctx.throw(404)`, http-errors) is the client's, not ours. */
+function isServerError(error: unknown): boolean {
+  if (error === undefined || error === null) return false;
+  const e = error as { status?: unknown; statusCode?: unknown };
+  const status = e.status ?? e.statusCode;
+  return !(typeof status === 'number' && status >= 400 && status < 500);
+}
+
+function errorType(error: unknown, status: number): string {
+  if (error !== undefined && error !== null && typeof error === 'object') {
+    const name = (error as { name?: unknown }).name;
+    if (typeof name === 'string' && name !== '') return name;
+  }
+  return String(status);
+}
+
+function recordError(span: Span, error: unknown, status: number): void {
+  if (error !== undefined && error !== null && isServerError(error)) {
+    if (error instanceof Error) span.recordException(error);
+    else if (typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') span.recordException(error as { message: string });
+    else span.recordException(String(error));
+  }
+  span.setAttribute('error.type', errorType(isServerError(error) ? error : undefined, status));
+  const message = error instanceof Error ? error.message : undefined;
+  span.setStatus(message === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message });
+}
+
+function finishAttributes(span: Span, ex: Exchange): void {
+  if (ex.routeMatched) {
+    const route = ex.route;
+    span.updateName(ex.method + ' ' + route);
+    span.setAttribute('http.route', route);
+  }
+  if (ex.outcome === 'aborted') {
+    span.setAttribute('error.type', 'aborted');
+    return;
+  }
+  span.setAttribute('http.response.status_code', ex.status);
+  if (ex.outcome === 'error' || ex.outcome === 'timeout') recordError(span, ex.error, ex.status);
+}
+
+/** Exchange sink: names the span by route template, sets the response attributes, ends it. */
+function endServerSpan(ex: Exchange): void {
+  const span = ex.span as Span;
+  if (ex.quiet) dropSpan(span);
+  else if (span.isRecording()) finishAttributes(span, ex);
+  span.end(ex.startTime + ex.durationMs);
+}
+
+function endServerSpanKeepQuiet(ex: Exchange): void {
+  const span = ex.span as Span;
+  if (span.isRecording()) finishAttributes(span, ex);
+  span.end(ex.startTime + ex.durationMs);
+}
+
+/**
+ * instrumentation-http's `applyCustomAttributesOnSpan` hook: when a vigil middleware adopted the
+ * server span, rename it by route template and record errors before instrumentation-http ends it
+ * (it ends the span before the exchange completes, so the exchange's own sink would be late).
+ */
+export function enrichAdoptedServerSpan(span: Span, _request: unknown, response: unknown): void {
+  const res = response as ServerResponse & Record<symbol, Exchange | undefined>;
+  if (res === null || typeof res !== 'object') return;
+  const ex = res[kReusedServerSpan];
+  if (ex === undefined) return;
+  if (ex.quiet) {
+    dropSpan(span);
+    return;
+  }
+  if (ex.routeMatched) {
+    span.updateName(ex.method + ' ' + ex.route);
+    span.setAttribute('http.route', ex.route);
+  }
+  const status = res.statusCode;
+  if (status >= 500 || (ex.error !== undefined && isServerError(ex.error))) recordError(span, ex.error, status);
+}

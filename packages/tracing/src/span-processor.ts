@@ -1,0 +1,101 @@
+import { SpanKind, SpanStatusCode, type Context } from '@opentelemetry/api';
+import { hrTimeToMilliseconds } from '@opentelemetry/core';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { recentEvents, type TraceSummary } from '@vigil/core';
+import { isDropped } from './runtime';
+
+/** Traces being collected at once, and spans kept per trace (bounded). */
+const MAX_PENDING_TRACES = 512;
+const MAX_SPANS_PER_TRACE = 64;
+
+function isLocalRootServer(span: ReadableSpan): boolean {
+  if (span.kind !== SpanKind.SERVER) return false;
+  const parent = span.parentSpanContext;
+  return parent === undefined || parent.isRemote === true;
+}
+
+function summarise(root: ReadableSpan, children: ReadableSpan[]): TraceSummary {
+  const rootStart = hrTimeToMilliseconds(root.startTime);
+  const spans: TraceSummary['spans'] = [];
+  const all = children.length === 0 ? [root] : [root, ...children];
+  for (const span of all) {
+    const parent = span === root ? undefined : span.parentSpanContext;
+    spans.push({
+      spanId: span.spanContext().spanId,
+      parentSpanId: parent?.spanId,
+      name: span.name,
+      offsetMs: hrTimeToMilliseconds(span.startTime) - rootStart,
+      durationMs: hrTimeToMilliseconds(span.duration),
+      error: span.status.code === SpanStatusCode.ERROR,
+    });
+  }
+  const status = root.attributes['http.response.status_code'];
+  const route = root.attributes['http.route'];
+  return {
+    traceId: root.spanContext().traceId,
+    name: root.name,
+    route: typeof route === 'string' ? route : '',
+    status: typeof status === 'number' ? status : 0,
+    error: root.status.code === SpanStatusCode.ERROR,
+    durationMs: hrTimeToMilliseconds(root.duration),
+    startEpochMs: rootStart,
+    spans,
+  };
+}
+
+interface PendingTrace {
+  rootSpanId: string;
+  spans: ReadableSpan[];
+}
+
+/**
+ * vigil's span processor: drops spans marked by the server middleware (quiet exchanges), hands
+ * the rest to the exporting processor, and, when summaries are on, collects the spans of each
+ * local trace that starts with a SERVER span and pushes a `TraceSummary` into
+ * `recentEvents.traces` when that root span ends. Collection is bounded (oldest traces are
+ * forgotten first, and at most 64 spans are kept per trace).
+ */
+export class VigilSpanProcessor implements SpanProcessor {
+  private readonly pending = new Map<string, PendingTrace>();
+
+  constructor(
+    private readonly exporting: SpanProcessor,
+    private readonly summaries: boolean,
+  ) {}
+
+  onStart(span: Span, parentContext: Context): void {
+    if (this.summaries && span.isRecording() && isLocalRootServer(span)) {
+      if (this.pending.size >= MAX_PENDING_TRACES) {
+        const oldest = this.pending.keys().next().value;
+        if (oldest !== undefined) this.pending.delete(oldest);
+      }
+      const sc = span.spanContext();
+      if (!this.pending.has(sc.traceId)) this.pending.set(sc.traceId, { rootSpanId: sc.spanId, spans: [] });
+    }
+    this.exporting.onStart(span, parentContext);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    const dropped = isDropped(span);
+    if (!dropped) this.exporting.onEnd(span);
+    if (!this.summaries) return;
+    const sc = span.spanContext();
+    const collected = this.pending.get(sc.traceId);
+    if (collected === undefined) return;
+    if (sc.spanId === collected.rootSpanId) {
+      this.pending.delete(sc.traceId);
+      if (!dropped) recentEvents.traces.push(summarise(span, collected.spans));
+    } else if (!dropped && collected.spans.length < MAX_SPANS_PER_TRACE) {
+      collected.spans.push(span);
+    }
+  }
+
+  forceFlush(): Promise<void> {
+    return this.exporting.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    this.pending.clear();
+    return this.exporting.shutdown();
+  }
+}
