@@ -34,8 +34,8 @@ function round(ms: number): number {
 
 /**
  * A check that requests `url` (with the check's abort signal) and passes on an expected status.
- * Reports the response time as `observedValue` in ms (IETF key `name:responseTime`). The URL is
- * never put in an output, so credentials in it stay private.
+ * Reports the response time as `observedValue` in ms (IETF key `name:responseTime`). Credentials
+ * in the URL are sent as Basic auth and never put in an output.
  *
  * @example
  * ```ts
@@ -55,7 +55,18 @@ export function httpCheck(url: string | URL, options: HttpCheckOptions = {}): Ch
   const matches = statusMatcher(options.expectStatus);
   const warnAboveMs = options.warnAboveMs;
   if (warnAboveMs !== undefined && !(typeof warnAboveMs === 'number' && warnAboveMs > 0)) throw new TypeError('@vigil/health: httpCheck warnAboveMs must be a positive number');
-  const headers = { ...options.headers };
+  const headers: Record<string, string> = { ...options.headers };
+  // fetch refuses URLs with credentials: send them as Basic auth instead (and never report them).
+  if (target.username !== '' || target.password !== '') {
+    const hasAuth = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization');
+    if (!hasAuth) {
+      const user = decodeURIComponent(target.username);
+      const pass = decodeURIComponent(target.password);
+      headers.authorization = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+    }
+    target.username = '';
+    target.password = '';
+  }
   const href = target.href;
   return {
     measurement: 'responseTime',
