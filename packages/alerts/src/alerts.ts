@@ -268,7 +268,7 @@ export function createAlerts(options: AlertsOptions = {}): Alerts {
       if (total === 0) return false; // no traffic, no verdict (the alert keeps its state)
       const extra = extraLabels('checkErrorRate', labels);
       if (extra === undefined) return false;
-      const percent = (failed / total) * 100;
+      const percent = (failed * 100) / total;
       return applyCheck('HighErrorRate', extra, 'warning', percent > thresholdPercent, percent, {
         summary: 'High error rate detected',
         description: `Error rate: ${percent.toFixed(2)}% (threshold: ${thresholdPercent}%)`,
