@@ -123,7 +123,7 @@ export class PaymentGateway {
 
   async charge(userId: number, cents: number): Promise<string> {
     const degraded = this.degraded;
-    await sleep(jitter(degraded ? 700 : 100));
+    await sleep(jitter(degraded ? 450 : 100));
     if (Math.random() < (degraded ? 0.35 : 0.02)) throw new HttpError(502, `payment provider error for user ${userId}`);
     return `ch_${cents}_${Math.random().toString(36).slice(2, 10)}`;
   }

@@ -35,10 +35,10 @@ export function setupObservability({ service, db, cache, env = process.env }: Ob
   const health = createHealth({ service, version: '0.1.0', logger });
   health.register('database', async () => db.ping(), { critical: true, intervalMs: 5000, timeoutMs: 1000, groups: ['ready'] });
   health.register('cache', async () => cache.ping(), { critical: false, intervalMs: 5000, timeoutMs: 500, groups: ['ready'] });
-  health.register('event-loop', eventLoopLagCheck(500, { warnMs: 100 }), { critical: false });
+  health.register('event-loop', eventLoopLagCheck(500, { warnMs: 100 }), { critical: false, intervalMs: 5000 });
 
   // Alert rules over the rolling windows, to the log always, and to Slack / PagerDuty when configured.
-  const channels: Channel[] = [logChannel({ logger })];
+  const channels: Channel[] = [logChannel(logger)];
   if (env.SLACK_WEBHOOK_URL) channels.push(slackChannel(env.SLACK_WEBHOOK_URL));
   if (env.PAGERDUTY_ROUTING_KEY) channels.push(pagerDutyChannel(env.PAGERDUTY_ROUTING_KEY));
   const alerts = createAlerts({

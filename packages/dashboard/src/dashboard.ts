@@ -64,7 +64,7 @@ export class DashboardEngine {
     if (options.serviceName !== undefined && typeof options.serviceName !== 'string') throw new TypeError('vigil: dashboard option serviceName must be a string');
     this.maxClients = positiveInt('maxClients', options.maxClients, 16);
     const maxRoutes = positiveInt('maxRoutes', options.maxRoutes, 1000);
-    const maxTraces = positiveInt('maxTraces', options.maxTraces, 25);
+    const maxTraces = positiveInt('maxTraces', options.maxTraces, 20);
     const maxLogs = positiveInt('maxLogs', options.maxLogs, 50);
     this.authorizeHook = options.authorize;
     const production = process.env.NODE_ENV === 'production';

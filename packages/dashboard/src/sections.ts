@@ -95,11 +95,17 @@ export function alertsSection(): unknown {
 /** Recent traces, failed first then slowest, with their spans (capped). */
 export function tracesSection(max: number): unknown {
   if (registeredPackage('tracing') === undefined) return undefined;
-  const traces: TraceSummary[] = recentEvents.traces.toArray();
-  traces.sort((a, b) => (a.error === b.error ? b.durationMs - a.durationMs : a.error ? -1 : 1));
+  const all: TraceSummary[] = recentEvents.traces.toArray();
+  const slowestFirst = (a: TraceSummary, b: TraceSummary): number => b.durationMs - a.durationMs;
+  // failed ones first, slowest first, but at most half the list, so slow successes show too
+  const failed = all.filter((t) => t.error === true).sort(slowestFirst);
+  const ok = all.filter((t) => t.error !== true).sort(slowestFirst);
+  const failedShown = failed.slice(0, Math.max(Math.ceil(max / 2), max - ok.length));
+  const picked = failedShown.concat(ok.slice(0, max - failedShown.length));
   return {
-    total: traces.length,
-    traces: traces.slice(0, max).map((t) => ({
+    total: all.length,
+    failed: failed.length,
+    traces: picked.map((t) => ({
       traceId: safeText(t.traceId),
       name: safeText(t.name),
       route: safeText(t.route),

@@ -42,7 +42,7 @@ export interface DashboardOptions {
   maxClients?: number;
   /** Most routes sent to the page, busiest first (default 1000). */
   maxRoutes?: number;
-  /** Recent traces shown (default 25, failed and slowest first). */
+  /** Recent traces shown (default 20: failed ones first, at most half, then the slowest). */
   maxTraces?: number;
   /** Recent warning and error log lines shown (default 50). */
   maxLogs?: number;
