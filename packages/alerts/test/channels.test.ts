@@ -1,0 +1,156 @@
+import { alertmanagerChannel, createAlerts, logChannel, pagerDutyChannel, slackChannel, thresholdRule, webhookChannel, type Channel } from '../src/index';
+import { manualClock } from './helpers/memory-channel';
+import { Receiver, type ScriptedFailure } from './helpers/receiver';
+import { alertmanagerWebhookSchema, pagerDutySchema, postableAlertsSchema, slackSchema } from './helpers/schemas';
+
+const FAST_RETRY = { backoffMs: 50, maxBackoffMs: 400, timeoutMs: 5000, maxAttempts: 10 };
+const MID_RUN_FAILURES: ScriptedFailure[] = [{ status: 500 }, { status: 429, headers: { 'retry-after': '1' } }];
+
+/**
+ * Drives two alerts through a channel: QueueA (critical) fires, QueueB (warning) fires, QueueA
+ * resolves. Each alert is its own group (groupBy alertname, groupWait 0), so three notifications.
+ * The receiver answers 500 then 429 in the middle of the run.
+ */
+async function runScenario(channel: Channel, receiver: Receiver, options: { resendMs?: number } = {}) {
+  const clock = manualClock(Date.now());
+  let a = 0;
+  let b = 0;
+  const alerts = createAlerts({
+    rules: [
+      thresholdRule({ name: 'QueueA', value: () => a, threshold: 1, severity: 'critical', labels: { service: 'orders' }, annotations: { description: 'Depth {{ $value }}' } }),
+      thresholdRule({ name: 'QueueB', value: () => b, threshold: 1, severity: 'warning', labels: { service: 'orders' } }),
+    ],
+    channels: [channel], now: clock.now, autoStart: false, register: false, externalUrl: 'http://orders.test:3000',
+    root: { groupWait: 0, groupInterval: '1m' },
+  });
+  a = 5;
+  alerts.evaluate();
+  receiver.failNext(...MID_RUN_FAILURES);
+  b = 7;
+  clock.advance(1000);
+  alerts.evaluate();
+  if (options.resendMs !== undefined) {
+    clock.advance(options.resendMs);
+    alerts.evaluate(); // raw channels re-send firing alerts
+  }
+  a = 0;
+  clock.advance(61_000);
+  alerts.evaluate();
+  await alerts.flush(60_000);
+  return alerts;
+}
+
+describe('slackChannel', () => {
+  const receiver = new Receiver(slackSchema);
+  beforeAll(() => receiver.start());
+  afterAll(() => receiver.stop());
+
+  it('posts Block Kit messages coloured by severity, one a second, and delivers everything after 500 and 429', async () => {
+    const alerts = await runScenario(slackChannel(`${receiver.url}/services/T000/B000/XXXX`, { delivery: FAST_RETRY }), receiver);
+    expect(receiver.schemaErrors).toEqual([]);
+    const bodies = receiver.accepted.map((r) => r.body as { text: string; attachments: Array<{ color: string; blocks: Array<{ type: string; text?: { text: string } }> }> });
+    expect(bodies.map((b) => b.text)).toEqual(['[FIRING:1] QueueA', '[FIRING:1] QueueB', '[RESOLVED:1] QueueA']);
+    expect(bodies.map((b) => b.attachments[0].color)).toEqual(['#E01E5A', '#ECB22E', '#2EB67D']);
+    expect(bodies[0].attachments[0].blocks[1].text?.text).toContain('Depth 5');
+    expect(receiver.rejected).toHaveLength(2);
+    const times = [...receiver.accepted, ...receiver.rejected].map((r) => r.at).sort((x, y) => x - y);
+    // at most one message a second (lower bounds only, with slack for network jitter on a loaded machine)
+    for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(700);
+    expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(3500);
+    expect(alerts.deliveryStats().slack).toEqual({ sent: 3, failed: 0, dropped: 0, retries: 2, queued: 0 });
+  }, 60_000);
+
+  it('gives up at once on a 4xx that retrying cannot fix', async () => {
+    const clock = manualClock(Date.now());
+    receiver.failNext({ status: 404 });
+    const alerts = createAlerts({
+      rules: [thresholdRule({ name: 'Once', value: () => 2, threshold: 1 })], now: clock.now, autoStart: false, register: false,
+      channels: [slackChannel(`${receiver.url}/services/gone`, { delivery: FAST_RETRY, minIntervalMs: 0 })], root: { groupWait: 0 },
+    });
+    const errors: unknown[] = [];
+    const core = jest.requireActual('@vigil/core') as typeof import('@vigil/core');
+    core.setErrorHandler((_k, e) => errors.push(e));
+    try {
+      alerts.evaluate();
+      await alerts.flush(30_000);
+    } finally {
+      core.setErrorHandler(undefined);
+    }
+    expect(alerts.deliveryStats().slack).toMatchObject({ sent: 0, failed: 1, retries: 0 });
+    expect(String(errors[0])).toMatch(/answered 404/);
+    expect(String(errors[0])).not.toContain('services/gone'); // the webhook path is a secret
+  });
+});
+
+describe('pagerDutyChannel', () => {
+  const receiver = new Receiver(pagerDutySchema, 202, (body) => JSON.stringify({ status: 'success', message: 'Event processed', dedup_key: (body as { dedup_key: string }).dedup_key }));
+  beforeAll(() => receiver.start());
+  afterAll(() => receiver.stop());
+
+  it('sends Events API v2 trigger and resolve with the fingerprint as dedup_key, after 500 and 429', async () => {
+    const alerts = await runScenario(pagerDutyChannel('0123456789abcdef0123456789abcdef', { url: `${receiver.url}/v2/enqueue`, delivery: FAST_RETRY, source: 'orders-1' }), receiver);
+    expect(receiver.schemaErrors).toEqual([]);
+    const events = receiver.accepted.map((r) => r.body as { event_action: string; dedup_key: string; payload?: { severity: string; class: string; summary: string; source: string } });
+    expect(events.map((e) => `${e.event_action}:${e.payload?.class ?? ''}:${e.payload?.severity ?? ''}`)).toEqual(['trigger:QueueA:critical', 'trigger:QueueB:warning', 'resolve::']);
+    expect(events[2].dedup_key).toBe(events[0].dedup_key);
+    expect(events[0].dedup_key).not.toBe(events[1].dedup_key);
+    expect(events[0].payload).toMatchObject({ summary: 'QueueA is 5 (threshold: 1): Depth 5', source: 'orders' });
+    expect(receiver.accepted.every((r) => r.path === '/v2/enqueue')).toBe(true);
+    expect(alerts.deliveryStats().pagerduty).toMatchObject({ sent: 3, failed: 0, retries: 2 });
+  }, 60_000);
+});
+
+describe('webhookChannel', () => {
+  const receiver = new Receiver(alertmanagerWebhookSchema);
+  beforeAll(() => receiver.start());
+  afterAll(() => receiver.stop());
+
+  it('posts the Alertmanager webhook JSON (version 4) and delivers everything after 500 and 429', async () => {
+    const alerts = await runScenario(webhookChannel(`${receiver.url}/hook`, { delivery: FAST_RETRY, headers: { authorization: 'Bearer t0ken' } }), receiver);
+    expect(receiver.schemaErrors).toEqual([]);
+    const bodies = receiver.accepted.map((r) => r.body as { status: string; groupLabels: Record<string, string>; commonLabels: Record<string, string>; alerts: Array<{ status: string; endsAt: string; generatorURL: string }> });
+    expect(bodies.map((b) => `${b.status}:${b.groupLabels.alertname}`)).toEqual(['firing:QueueA', 'firing:QueueB', 'resolved:QueueA']);
+    expect(bodies[0].commonLabels).toEqual({ alertname: 'QueueA', service: 'orders', severity: 'critical' });
+    expect(bodies[0].alerts[0].endsAt).toBe('0001-01-01T00:00:00Z');
+    expect(bodies[2].alerts[0].endsAt).not.toBe('0001-01-01T00:00:00Z');
+    expect(bodies[0].alerts[0].generatorURL).toBe('http://orders.test:3000');
+    expect(receiver.accepted[0].headers.authorization).toBe('Bearer t0ken');
+    expect(alerts.deliveryStats().webhook).toMatchObject({ sent: 3, failed: 0, retries: 2 });
+  }, 60_000);
+});
+
+describe('alertmanagerChannel (loopback)', () => {
+  const receiver = new Receiver(postableAlertsSchema);
+  beforeAll(() => receiver.start());
+  afterAll(() => receiver.stop());
+
+  it('posts postable alerts to /api/v2/alerts, re-sends while firing, ends them on resolve, after 500 and 429', async () => {
+    const alerts = await runScenario(alertmanagerChannel(receiver.url, { resendMs: 30_000, delivery: FAST_RETRY }), receiver, { resendMs: 30_000 });
+    expect(receiver.schemaErrors).toEqual([]);
+    expect(receiver.accepted.every((r) => r.path === '/api/v2/alerts')).toBe(true);
+    const pushes = receiver.accepted.map((r) => (r.body as Array<{ labels: Record<string, string>; endsAt: string; startsAt: string }>));
+    const seen = pushes.map((batch) => batch.map((x) => x.labels.alertname).sort().join('+'));
+    // A fires; B fires; both re-sent after resendMs; A resolved and B re-sent (another resendMs passed)
+    expect(seen).toEqual(['QueueA', 'QueueB', 'QueueA+QueueB', 'QueueA+QueueB']);
+    const last = pushes[3].find((x) => x.labels.alertname === 'QueueA') as { endsAt: string };
+    const firstA = pushes[0][0];
+    expect(Date.parse(firstA.endsAt) - Date.parse(firstA.startsAt)).toBe(4 * 30_000); // valid for 4 re-send periods
+    expect(Date.parse(last.endsAt)).toBe(Date.parse(firstA.startsAt) + 1000 + 30_000 + 61_000); // resolved at that evaluation
+    expect(alerts.deliveryStats().alertmanager).toMatchObject({ sent: 4, failed: 0, retries: 2 });
+  }, 60_000);
+});
+
+describe('logChannel', () => {
+  it('logs firing critical alerts at error and resolves at info (pino style)', async () => {
+    const lines: Array<[string, unknown, unknown]> = [];
+    const logger = {
+      info: (o: unknown, m: unknown) => lines.push(['info', o, m]),
+      warn: (o: unknown, m: unknown) => lines.push(['warn', o, m]),
+      error: (o: unknown, m: unknown) => lines.push(['error', o, m]),
+    };
+    const receiver = new Receiver(() => undefined);
+    await runScenario(logChannel(logger), receiver);
+    expect(lines.map(([level, , m]) => `${level} ${String(m)}`)).toEqual(['error alert [FIRING:1] QueueA', 'warn alert [FIRING:1] QueueB', 'info alert [RESOLVED:1] QueueA']);
+    expect((lines[0][1] as { alerts: Array<{ labels: Record<string, string> }> }).alerts[0].labels.alertname).toBe('QueueA');
+  });
+});
