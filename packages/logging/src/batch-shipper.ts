@@ -9,7 +9,10 @@ import type { BatchOptions, LogTransport, TransportStats } from './types';
 export interface DeliveryResult {
   retry?: number[];
   rejected?: number;
+  /** Why lines were rejected. */
   reason?: string;
+  /** Why lines are retried. */
+  retryReason?: string;
 }
 
 /** A failure worth retrying (network, timeout, 429, 5xx). Anything else thrown rejects the batch. */
@@ -28,6 +31,11 @@ interface Normalised {
   retryMaxDelayMs: number;
   warnIntervalMs: number;
   onDrop: ((count: number, total: number) => void) | undefined;
+  warn: (message: string, code: 'VIGIL_LOGS_DROPPED' | 'VIGIL_LOGS_REJECTED') => void;
+}
+
+function processWarning(message: string, code: string): void {
+  process.emitWarning(message, { code });
 }
 
 function positiveInteger(value: unknown, fallback: number, name: string, transport: string): number {
@@ -47,6 +55,7 @@ export function normaliseBatchOptions(options: BatchOptions, transport: string):
   const retryMaxDelayMs = positiveInteger(options.retryMaxDelayMs, 5000, 'retryMaxDelayMs', transport);
   if (retryMaxDelayMs < retryInitialDelayMs) throw new TypeError(`@vigil/logging: ${transport} retryMaxDelayMs must be ≥ retryInitialDelayMs`);
   if (options.onDrop !== undefined && typeof options.onDrop !== 'function') throw new TypeError(`@vigil/logging: ${transport} onDrop must be a function`);
+  if (options.warn !== undefined && typeof options.warn !== 'function') throw new TypeError(`@vigil/logging: ${transport} warn must be a function`);
   return {
     batchSize,
     flushIntervalMs: positiveInteger(options.flushIntervalMs, 1000, 'flushIntervalMs', transport),
@@ -56,6 +65,7 @@ export function normaliseBatchOptions(options: BatchOptions, transport: string):
     timeoutMs: positiveInteger(options.timeoutMs, 10_000, 'timeoutMs', transport),
     warnIntervalMs: positiveInteger(options.warnIntervalMs, 10_000, 'warnIntervalMs', transport),
     onDrop: options.onDrop,
+    warn: options.warn ?? processWarning,
   };
 }
 
@@ -179,10 +189,18 @@ export class BatchShipper implements LogTransport {
     const count = this.droppedSinceWarning;
     this.droppedSinceWarning = 0;
     const why = this.lastError !== undefined ? ` (last error: ${this.lastError})` : '';
-    process.emitWarning(
+    this.emit(
       `@vigil/logging: ${this.name} transport dropped ${count} log line${count === 1 ? '' : 's'} (buffer of ${this.opts.maxBufferLines} lines full${this.closed ? ' or closed' : ''}); ${this.counters.dropped} dropped in total${why}`,
-      { code: 'VIGIL_LOGS_DROPPED' },
+      'VIGIL_LOGS_DROPPED',
     );
+  }
+
+  private emit(message: string, code: 'VIGIL_LOGS_DROPPED' | 'VIGIL_LOGS_REJECTED'): void {
+    try {
+      this.opts.warn(message, code);
+    } catch (error) {
+      reportError('logging.warn', error);
+    }
   }
 
   private settle(count: number): void {
@@ -233,7 +251,7 @@ export class BatchShipper implements LogTransport {
     this.counters.batches++;
     this.removeHead(batch.length, retry.map((i) => batch[i]));
     if (retry.length > 0) {
-      this.lastError = result?.reason ?? 'some lines were not accepted';
+      this.lastError = result?.retryReason ?? 'some lines were not accepted yet';
       this.scheduleRetry();
       return false;
     }
@@ -247,7 +265,7 @@ export class BatchShipper implements LogTransport {
     this.counters.rejected += count;
     if (reason !== this.lastRejection) {
       this.lastRejection = reason;
-      process.emitWarning(`@vigil/logging: ${this.name} transport: ${count} log line${count === 1 ? '' : 's'} rejected: ${reason}`, { code: 'VIGIL_LOGS_REJECTED' });
+      this.emit(`@vigil/logging: ${this.name} transport: ${count} log line${count === 1 ? '' : 's'} rejected: ${reason}`, 'VIGIL_LOGS_REJECTED');
     }
   }
 

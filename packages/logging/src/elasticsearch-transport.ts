@@ -159,17 +159,22 @@ export function elasticsearchTransport(options: ElasticsearchTransportOptions): 
     const retry: number[] = [];
     let rejected = 0;
     let reason: string | undefined;
+    let retryReason: string | undefined;
     for (let i = 0; i < response.items.length; i++) {
       const item = response.items[i];
       const result = item.index ?? item.create ?? Object.values(item)[0];
       const status = result?.status ?? 0;
       if (status >= 200 && status < 300) continue;
       const why = `${result?.error?.type ?? 'error'}: ${result?.error?.reason ?? `status ${status}`}`;
-      if (isRetryableStatus(status)) retry.push(i);
-      else rejected++;
-      reason ??= why;
+      if (isRetryableStatus(status)) {
+        retry.push(i);
+        retryReason ??= why;
+      } else {
+        rejected++;
+        reason ??= why;
+      }
     }
-    return { retry, rejected, reason };
+    return { retry, rejected, reason, retryReason };
   }
 
   const shipper = new BatchShipper('elasticsearch', send, opts);

@@ -179,8 +179,13 @@ export interface BatchOptions {
   timeoutMs?: number;
   /** Shortest time between two "lines dropped" warnings (default 10000 ms). */
   warnIntervalMs?: number;
-  /** Called with the number of lines just dropped and the total so far (besides the process warning). */
+  /** Called with the number of lines just dropped and the total so far (besides the warning). */
   onDrop?: (count: number, total: number) => void;
+  /**
+   * Receives the transport's warnings (lines dropped, with how many; lines rejected, with why).
+   * Default: `process.emitWarning(message, { code })` with code `VIGIL_LOGS_DROPPED` / `VIGIL_LOGS_REJECTED`.
+   */
+  warn?: (message: string, code: 'VIGIL_LOGS_DROPPED' | 'VIGIL_LOGS_REJECTED') => void;
 }
 
 /**
