@@ -21,6 +21,11 @@ export function setActiveTracer(tracer: Tracer | undefined): void {
   activeTracer = tracer;
 }
 
+/** The tracer of the current `setupTracing`, or `undefined` before it (or after its shutdown). */
+export function setupTracer(): Tracer | undefined {
+  return activeTracer;
+}
+
 /**
  * The tracer of the current setup, or the global API's tracer (a no-op one until a provider is
  * registered), so spans are never sent to a provider that was shut down.

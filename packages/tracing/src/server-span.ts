@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Exchange } from '@vigil/core';
-import { dropSpan, EXCHANGE_KEY, kReusedServerSpan, vigilTracer } from './runtime';
+import { reportError } from '@vigil/core';
+import { dropSpan, EXCHANGE_KEY, kReusedServerSpan, setupTracer } from './runtime';
 import type { IgnorePath, ServerTracingOptions } from './types';
 import { formatTraceparent, outgoingTraceFlags } from './w3c-trace-context';
 
@@ -78,6 +79,11 @@ interface SdkSpanView {
  */
 export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Context | undefined {
   if (ex.span !== undefined) return undefined;
+  const tracer = setupTracer();
+  if (tracer === undefined) {
+    reportError('tracing.setup', new Error('a tracing middleware served a request before setupTracing(); requests are not traced'));
+    return undefined;
+  }
   if (config.ignored !== undefined && config.ignored(ex.path)) return undefined;
   const active = context.active();
   const existing = trace.getSpan(active);
@@ -89,7 +95,7 @@ export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Cont
     (ex.res as unknown as Record<symbol, Exchange>)[kReusedServerSpan] = ex;
   } else {
     const parent = propagation.extract(active, ex.req.headers);
-    span = vigilTracer().startSpan(
+    span = tracer.startSpan(
       ex.method,
       {
         kind: SpanKind.SERVER,

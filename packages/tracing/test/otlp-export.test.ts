@@ -1,10 +1,9 @@
-import type { Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import express from 'express';
 import type { IExportTraceServiceRequest, ISpan } from '@opentelemetry/otlp-transformer/build/src/trace/internal-types';
 import type { IKeyValue } from '@opentelemetry/otlp-transformer/build/src/common/internal-types';
 import { registeredPackage } from '@vigil/core';
-import { expressTracing, setupTracing, type TracingHandle } from '@vigil/tracing';
+import { expressTracing, setupTracing } from '@vigil/tracing';
 import { close, httpGet, listen, untraced, waitFor } from './helpers';
 
 function attr(list: IKeyValue[] | undefined, key: string): unknown {
