@@ -62,17 +62,30 @@ export function emailChannel(options: EmailChannelOptions): Channel {
   const recipients = Array.isArray(to) ? to : [to];
   if (recipients.length === 0 || recipients.some((r) => typeof r !== 'string' || r === '')) throw new TypeError('vigil alerts: emailChannel to must be one or more addresses');
   const transport = nodemailer.createTransport({ ...smtp, pool: true } as SMTPPool.Options);
+  // Recipients that already got a notification: a retry after a partial rejection goes only to the others.
+  const delivered = new WeakMap<Notification, Set<string>>();
   return {
     name: channelName({ name }, 'email'),
     kind: 'email',
     delivery,
     async send(n) {
       const { subject, text, html } = emailContent(n, subjectPrefix);
+      const done = delivered.get(n) ?? new Set<string>();
+      delivered.set(n, done);
+      const pending = recipients.filter((r) => !done.has(r));
+      let info: { accepted?: unknown[]; rejected?: unknown[]; rejectedErrors?: Array<{ responseCode?: number; message?: string }> };
       try {
-        await transport.sendMail({ from, to: recipients, subject, text, html });
+        info = await transport.sendMail({ from, to: pending, subject, text, html });
       } catch (error) {
         const code = (error as { responseCode?: number }).responseCode;
         throw new DeliveryError(`email: ${error instanceof Error ? error.message : String(error)}`, { status: code, retryable: !(typeof code === 'number' && code >= 500), cause: error });
+      }
+      for (const a of info.accepted ?? []) done.add(typeof a === 'string' ? a : (a as { address: string }).address);
+      const rejected = info.rejected ?? [];
+      if (rejected.length > 0) {
+        // Some recipients refused the mail: retry them (temporary 4xx) or give up on them (5xx).
+        const permanent = (info.rejectedErrors ?? []).every((e) => typeof e.responseCode === 'number' && e.responseCode >= 500);
+        throw new DeliveryError(`email: ${rejected.length} recipient(s) refused: ${(info.rejectedErrors ?? []).map((e) => e.message).join('; ')}`, { retryable: !permanent });
       }
     },
     async close() {
