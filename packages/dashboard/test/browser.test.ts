@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import express from 'express';
 import type { Page } from 'playwright-core';
 import { observeExpress, recentEvents, registerPackage, runInExchange, unregisterPackage } from '@vigil/core';
