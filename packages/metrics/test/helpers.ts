@@ -58,7 +58,8 @@ export function sampleSum(body: string, name: string, labels: Record<string, str
   for (const line of body.split('\n')) {
     if (line.startsWith('#') || !line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    total += Number(line.slice(line.lastIndexOf('} ') + 2).split(' ')[0]);
+    const close = line.lastIndexOf('} ');
+    total += Number((close === -1 ? line.slice(line.indexOf(' ') + 1) : line.slice(close + 2)).split(' ')[0]);
   }
   return total;
 }
