@@ -15,7 +15,7 @@ describe('emailChannel (real SMTP server from the smtp-server package)', () => {
     disabledCommands: ['STARTTLS'],
     logger: false,
     onConnect(_session, cb) { connections++; cb(); },
-    onRcptTo(address, _session, cb) {
+    onRcptTo(_address, _session, cb) {
       if (rejectNextRcpt > 0) {
         rejectNextRcpt--;
         const err = Object.assign(new Error('Mailbox busy, try again later'), { responseCode: 451 });
