@@ -229,7 +229,9 @@ export function attachExchange(
   if (existing !== undefined) return existing;
   const ex = new ExchangeRecord(framework, req, res, ctx, resolveRoute);
   slot[kExchange] = ex;
-  res.once('close', onResponseClose);
+  // 'close' follows 'finish' on every response, and comes alone when the client went away: one
+  // listener covers both; `on` rather than `once` avoids a wrapper per request (complete() runs once)
+  res.on('close', onResponseClose);
   const socket = req.socket as unknown as (Socket & Record<symbol, boolean>) | undefined;
   if (socket !== undefined && socket !== null && socket[kTimedOut] === undefined) {
     socket[kTimedOut] = false;
