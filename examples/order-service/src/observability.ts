@@ -33,8 +33,8 @@ export function setupObservability({ service, db, cache, env = process.env }: Ob
 
   // The guide's dependency checks: a critical database check and a non-critical cache check.
   const health = createHealth({ service, version: '0.1.0', logger });
-  health.register('database', async () => db.ping(), { critical: true, intervalMs: 5000, timeoutMs: 1000, groups: ['ready'] });
-  health.register('cache', async () => cache.ping(), { critical: false, intervalMs: 5000, timeoutMs: 500, groups: ['ready'] });
+  health.register('database', async () => db.ping(), { critical: true, intervalMs: 5000, timeoutMs: 1000, groups: ['readiness'] });
+  health.register('cache', async () => cache.ping(), { critical: false, intervalMs: 5000, timeoutMs: 500, groups: ['readiness'] });
   health.register('event-loop', eventLoopLagCheck(500, { warnMs: 100 }), { critical: false, intervalMs: 5000 });
 
   // Alert rules over the rolling windows, to the log always, and to Slack / PagerDuty when configured.
