@@ -65,7 +65,8 @@ function express4MountPattern(layer: RouterLayer): string {
       .replace(/^\^/, '')
       .replace(/\\\/\?\(\?=\\\/\|\$\)$/, '')
       .replace(/\\\/\?\$$/, '')
-      .replace(/\(\?:\(\[\^\\\/\]\+\?\)\)/g, () => `:${keys[keyIndex++]?.name ?? 'param'}`)
+      // path-to-regexp 0.1.x compiles `/:name` to `(?:\/([^/]+?))` (0.1.12) or `\/(?:([^\/]+?))` (older)
+      .replace(/\(\?:\\\/\(\[\^\/\]\+\?\)\)|\(\?:\(\[\^\\\/\]\+\?\)\)/g, (m) => `${m.startsWith('(?:\\/') ? '/' : ''}:${keys[keyIndex++]?.name ?? 'param'}`)
       .replace(/\\\//g, '/');
   }
   express4Patterns.set(layer, text);
@@ -111,7 +112,8 @@ function fixedTemplate(chain: RouterLayer[]): string | undefined {
 function chainInfo(app: ExpressApp, route: object): ChainInfo {
   let info = chainCache.get(route);
   if (info !== undefined) return info;
-  const stack = app.router?.stack ?? app._router?.stack ?? [];
+  // Express 4 keeps the router in `_router` (its `app.router` getter throws); Express 5 in `router`
+  const stack = (app._router ?? app.router)?.stack ?? [];
   const chains: RouterLayer[][] = [];
   findChains(stack, route, [], chains, new Set());
   const fixed = chains.length === 1 ? fixedTemplate(chains[0]) : undefined;

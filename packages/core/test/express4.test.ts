@@ -1,0 +1,31 @@
+import request from 'supertest';
+import { observeExpress, runInExchange, UNMATCHED_ROUTE, type Exchange } from '../src';
+
+// Express 4.x installed under an npm alias; its Layer has `regexp` and `keys`, not `rawPath`.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const express4 = require('express4') as typeof import('express');
+
+describe('observeExpress on Express 4', () => {
+  it('rebuilds templates of nested and parametric mounts from the layer regexps', async () => {
+    const app = express4();
+    const ended: Exchange[] = [];
+    app.use((req, res, next) => {
+      const ex = observeExpress(req, res);
+      ex.onEnd((done) => ended.push(done));
+      runInExchange(ex, next);
+    });
+    const projects = express4.Router({ mergeParams: true });
+    projects.get('/projects/:pid', (_req, res) => { res.send('p'); });
+    const api = express4.Router();
+    api.use('/orgs/:orgId', projects);
+    app.use('/api', api);
+    app.get('/boom', () => { throw new Error('boom'); });
+    await request(app).get('/api/orgs/12/projects/34');
+    await request(app).get('/nowhere');
+    await request(app).get('/boom');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(ended.map((e) => e.route)).toEqual(['/api/orgs/:orgId/projects/:pid', UNMATCHED_ROUTE, '/boom']);
+    expect(ended[2].outcome).toBe('error');
+    expect((ended[2].error as Error).message).toBe('boom');
+  });
+});
