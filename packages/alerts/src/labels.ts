@@ -10,14 +10,9 @@ import type { Labels, Matchers } from './types';
  * ```
  */
 export function fingerprint(labels: Labels): string {
-  const hash = createHash('sha256');
-  for (const key of Object.keys(labels).sort()) {
-    hash.update(key);
-    hash.update('\xff');
-    hash.update(labels[key]);
-    hash.update('\xff');
-  }
-  return hash.digest('hex').slice(0, 16);
+  // JSON of the sorted pairs: unambiguous whatever characters names and values hold.
+  const pairs = Object.keys(labels).sort().map((key) => [key, labels[key]]);
+  return createHash('sha256').update(JSON.stringify(pairs)).digest('hex').slice(0, 16);
 }
 
 /** A matcher set compiled once: strings compare equal, RegExps are anchored. */
