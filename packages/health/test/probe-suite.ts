@@ -1,7 +1,7 @@
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { onExchangeEnd, type Exchange } from '@vigil/core';
+import { onExchangeEnd, setErrorHandler, type Exchange } from '@vigil/core';
 import { createHealth, type Health } from '../src';
 import { assertIetfBody, statusCodeMatches } from './ietf-schema';
 
@@ -306,11 +306,19 @@ export function probeSuite(framework: string, mount: MountProbes): void {
       expect(body.checks.database[0].output).toContain('password authentication failed');
     });
 
-    it('treats a canSeeDetails that throws as "no"', async () => {
-      const health = track(createHealth({ service: 'orders' }).register('database', boom));
-      const server = mount(health, { production: true, canSeeDetails: () => { throw new Error('bad hook'); } });
-      const body = jsonOf(await request(server).get('/health'));
-      expect(body.checks.database[0].output).toBe('reason withheld');
+    it('treats a canSeeDetails that throws as "no" and reports the error', async () => {
+      const reported: string[] = [];
+      setErrorHandler((kind, error) => reported.push(`${kind}: ${(error as Error).message}`));
+      try {
+        const health = track(createHealth({ service: 'orders' }).register('database', boom));
+        const server = mount(health, { production: true, canSeeDetails: () => { throw new Error('bad hook'); } });
+        const res = await request(server).get('/health');
+        expect(res.status).toBe(503);
+        expect(jsonOf(res).checks.database[0].output).toBe('reason withheld');
+        expect(reported).toEqual(['health.canSeeDetails: bad hook']);
+      } finally {
+        setErrorHandler(undefined);
+      }
     });
   });
 
