@@ -71,6 +71,10 @@ export function createAlerts(options: AlertsOptions = {}): Alerts {
   const { id: _rootId, match: _rootMatch, continue: _rootContinue, ...routeDefaults } = root;
   const routesIn = options.routes ?? [];
   if (!Array.isArray(routesIn)) throw new TypeError('vigil alerts: routes must be an array');
+  routesIn.forEach((r, i) => {
+    const rawNamed = (r?.channels ?? []).find((c) => raw.some((ch) => ch.name === c));
+    if (rawNamed !== undefined) throw new TypeError(`vigil alerts: routes[${i}].channels names ${JSON.stringify(rawNamed)}, which receives every alert itself (Alertmanager routes them); leave it out of routes`);
+  });
   const routes = routesIn.map((r, i) => compileRoute(r, i, routeDefaults, grouped, `routes[${i}]`));
   const inhibit = compileInhibitRules(options.inhibitRules ?? DEFAULT_INHIBIT);
 

@@ -25,9 +25,9 @@ function serviceDownRule(job: string): PrometheusRule {
  * Turns rules whose source is a vigil metric into a Prometheus rule group (YAML), written against
  * the metrics `@vigil/metrics` exposes by default (`http_requests_total{method,route,status_code}`,
  * `http_request_duration_seconds` histogram, `up`): `errorRateRule` (the guide's HighErrorRate),
- * `latencyRule` (HighLatency), `apdexRule`, `burnRateRule` (one rule per severity), any rule
- * given an `expr`, and the guide's ServiceDown. Rules that read process state (`thresholdRule`
- * without `expr`, `healthRule`) are listed in a comment instead. `for`, `keep_firing_for`,
+ * `latencyRule` (HighLatency), `apdexRule`, `burnRateRule` (one rule per severity), `healthRule`
+ * (on `health_check_status`), any rule given an `expr`, and the guide's ServiceDown. Rules that
+ * read process state (`thresholdRule` without `expr`) are listed in a comment instead. `for`, `keep_firing_for`,
  * labels and annotations (same template syntax) carry over.
  *
  * @example
@@ -47,8 +47,9 @@ export function toPrometheusRules(rules: readonly AlertRule[], options: Promethe
     requestsMetric: options.requestsMetric ?? DEFAULT_EXPORT.requestsMetric,
     durationMetric: options.durationMetric ?? DEFAULT_EXPORT.durationMetric,
     apdexThresholdSeconds: options.apdexThresholdSeconds ?? DEFAULT_EXPORT.apdexThresholdSeconds,
+    healthMetric: options.healthMetric ?? DEFAULT_EXPORT.healthMetric,
   };
-  for (const m of [exportOptions.requestsMetric, exportOptions.durationMetric]) {
+  for (const m of [exportOptions.requestsMetric, exportOptions.durationMetric, exportOptions.healthMetric]) {
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(m)) throw new TypeError(`vigil alerts: toPrometheusRules metric name ${JSON.stringify(m)} is not valid`);
   }
   if (!(exportOptions.apdexThresholdSeconds > 0)) throw new TypeError('vigil alerts: toPrometheusRules apdexThresholdSeconds must be positive');

@@ -361,7 +361,9 @@ export function burnRateRule(options: BurnRateRuleOptions): AlertRule {
 /**
  * A health check failing, read from the health package through the core registry
  * (`registeredPackage('health')`); without a health package it never fires. One alert per
- * check (label `check`) unless `check` names one.
+ * check (label `check`) unless `check` names one. Exported to Prometheus on the metrics
+ * package's `health_check_status{check}` gauge (except with `criticalOnly`, which the gauge
+ * cannot tell).
  *
  * @example
  * ```ts
@@ -390,7 +392,11 @@ export function healthRule(options: HealthRuleOptions = {}): AlertRule {
       out.push({ labels: { check: check.name }, value: bad ? 1 : 0, active: bad });
     }
     return out;
-  }, undefined);
+  }, criticalOnly ? undefined : (o) => {
+    // @vigil/metrics exposes health_check_status{check} (1 pass, 0.5 warn, 0 fail)
+    const expr = `${o.healthMetric}{${selector(o.job, undefined, only === undefined ? '' : `,check=${quote(only)}`)}} ${status === 'fail' ? '== 0' : '< 1'}`;
+    return [promRule(b, expr)];
+  });
 }
 
 /** Default names of the export metrics (what `@vigil/metrics` exposes by default). */
@@ -398,6 +404,7 @@ export const DEFAULT_EXPORT: Omit<ExportOptions, 'job'> = {
   requestsMetric: 'http_requests_total',
   durationMetric: 'http_request_duration_seconds',
   apdexThresholdSeconds: 0.5,
+  healthMetric: 'health_check_status',
 };
 
 export type { ExportOptions, PrometheusExportOptions };

@@ -110,6 +110,8 @@ export interface PrometheusExportOptions {
   durationMetric?: string;
   /** Apdex target T in seconds for `apdexRule` (default 0.5); the histogram needs buckets at T and 4T. */
   apdexThresholdSeconds?: number;
+  /** Health gauge for `healthRule` (default `health_check_status`: 1 pass, 0.5 warn, 0 fail, label `check`). */
+  healthMetric?: string;
 }
 
 /** Which factory made a rule. */

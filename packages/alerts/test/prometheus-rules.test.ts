@@ -34,19 +34,20 @@ describe('toPrometheusRules', () => {
     const list = doc.groups[0].rules;
     expect(list.map((r) => `${r.alert}/${r.labels.severity}`)).toEqual([
       'HighErrorRate/warning', 'HighLatency/warning', 'LowApdex/warning', 'ErrorBudgetBurn/critical', 'ErrorBudgetBurn/warning',
-      'RouteErrors/critical', 'HighRss/warning', 'ServiceDown/critical',
+      'RouteErrors/critical', 'HealthCheckFailing/critical', 'HighRss/warning', 'ServiceDown/critical',
     ]);
     expect(list[0].expr).toContain('http_requests_total{job="orders",status_code=~"5.."}[5m]');
     expect(list[1].expr).toContain('histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="orders"}[5m])))');
     expect(list[2]).toMatchObject({ for: '10m', keep_firing_for: '5m' });
     expect(list[5].expr).toContain('sum by (route)');
-    expect(list[7]).toMatchObject({ expr: 'up{job="orders"} == 0', for: '1m' });
-    expect(yaml).toMatch(/# Not exported .*HealthCheckFailing \(health\), HighHeap \(threshold\)/);
+    expect(list[6].expr).toBe('health_check_status{job="orders"} == 0');
+    expect(list[8]).toMatchObject({ expr: 'up{job="orders"} == 0', for: '1m' });
+    expect(yaml).toMatch(/# Not exported .*: HighHeap \(threshold\)$/m);
   });
 
   it('passes promtool check rules', async () => {
     const { stdout } = await run(PROMTOOL, ['check', 'rules', file]);
-    expect(stdout).toMatch(/SUCCESS: 8 rules found/);
+    expect(stdout).toMatch(/SUCCESS: 9 rules found/);
   });
 
   it('passes promtool test rules: HighErrorRate fires on 10 % 5xx held longer than `for`, and the others behave', async () => {
@@ -89,6 +90,18 @@ describe('toPrometheusRules', () => {
             { eval_time: '8m', alertname: 'HighLatency', exp_alerts: [] },
             { eval_time: '15m', alertname: 'HighLatency', exp_alerts: [{ exp_labels: { severity: 'warning' }, exp_annotations: { summary: 'High latency detected', description: 'P95 latency is 2.425s' } }] },
           ],
+        },
+        {
+          name: 'a health check fails',
+          interval: '1m',
+          input_series: [
+            { series: 'health_check_status{job="orders",instance="orders:3000",check="database"}', values: '1 1 0 0 0' },
+            { series: 'health_check_status{job="orders",instance="orders:3000",check="cache"}', values: '1 0.5 0.5 1 1' },
+          ],
+          alert_rule_test: [{
+            eval_time: '3m', alertname: 'HealthCheckFailing',
+            exp_alerts: [{ exp_labels: { severity: 'critical', job: 'orders', instance: 'orders:3000', check: 'database' }, exp_annotations: { summary: 'Health check database is failing' } }],
+          }],
         },
         {
           name: 'scrape target down',
