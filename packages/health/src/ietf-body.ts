@@ -1,11 +1,32 @@
 import type { CheckReport, Health, HealthReport } from './types';
 
-/** Media type of the IETF health-check response format (draft-inadarei-api-health-check). */
+/**
+ * Media type of the IETF health-check response format (draft-inadarei-api-health-check).
+ *
+ * @example
+ * ```ts
+ * const isHealthJson = res.headers['content-type'] === HEALTH_JSON;
+ * ```
+ */
 export const HEALTH_JSON = 'application/health+json';
-/** What an anonymous caller sees instead of a check's output in production. */
+/**
+ * What an anonymous caller sees instead of a check's output in production.
+ *
+ * @example
+ * ```ts
+ * const hidden = body.checks.database[0].output === REASON_WITHHELD;
+ * ```
+ */
 export const REASON_WITHHELD = 'reason withheld';
 
-/** One entry of the body's `checks` object (IETF field names). */
+/**
+ * One entry of the body's `checks` object (IETF field names).
+ *
+ * @example
+ * ```ts
+ * const entry: IetfCheck = { componentType: 'datastore', observedValue: 3, observedUnit: 'ms', status: 'pass', time: new Date().toISOString() };
+ * ```
+ */
 export interface IetfCheck {
   componentType?: string;
   observedValue?: number | string;
@@ -15,7 +36,15 @@ export interface IetfCheck {
   output?: string;
 }
 
-/** The IETF health-check response body. */
+/**
+ * The IETF health-check response body served by `/health`, `/readiness` and `/liveness`.
+ *
+ * @example
+ * ```ts
+ * const body = (await (await fetch('http://127.0.0.1:3000/health')).json()) as IetfBody;
+ * if (body.status === 'fail') console.log(Object.keys(body.checks));
+ * ```
+ */
 export interface IetfBody {
   status: string;
   version?: string;
