@@ -83,9 +83,9 @@ export class DashboardEngine {
 
   /** The part of `url` below the mount path (`''`, `/`, `/events`, ...) or `undefined` when it is not the dashboard's. */
   match(url: string): string | undefined {
+    if (!url.startsWith(this.path)) return undefined; // every other request: one string compare
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
-    if (!pathname.startsWith(this.path)) return undefined;
     if (this.path === '/') return pathname;
     const rest = pathname.slice(this.path.length);
     return rest === '' || rest.startsWith('/') ? rest : undefined;
@@ -152,14 +152,15 @@ export class DashboardEngine {
       'x-accel-buffering': 'no',
       'x-content-type-options': 'nosniff',
     });
-    const server = (req.socket as unknown as { server?: { listening?: boolean } }).server;
+    const socket = req.socket;
+    const server = (socket as unknown as { server?: { listening?: boolean } }).server;
     res.write(`retry: 3000\n\nevent: history\ndata: ${JSON.stringify({ points: sampler.points() })}\n\n`);
     res.write(`event: tick\ndata: ${JSON.stringify(sampler.payload())}\n\n`);
     let closed = false;
     const listener = (payload: string): void => {
       if (server !== undefined && server.listening === false) {
-        // the server is shutting down: end the stream so it does not hold the server open
-        res.end();
+        // the server is shutting down: end the stream and its connection so they do not hold it open
+        res.end(() => socket.destroy());
         return;
       }
       if (res.writableLength > MAX_BUFFERED_BYTES) {
