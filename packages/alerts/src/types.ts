@@ -114,7 +114,14 @@ export interface PrometheusExportOptions {
   healthMetric?: string;
 }
 
-/** Which factory made a rule. */
+/**
+ * Which factory made a rule.
+ *
+ * @example
+ * ```ts
+ * const kind: RuleKind = burnRateRule({ objective: 0.999 }).kind; // 'burnRate'
+ * ```
+ */
 export type RuleKind = 'threshold' | 'errorRate' | 'latency' | 'apdex' | 'burnRate' | 'health';
 
 /**
