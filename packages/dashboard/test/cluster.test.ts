@@ -65,6 +65,7 @@ describe('dashboard under node:cluster', () => {
       };
       return body.workers === 2 && body.overall.count === 40 ? body : undefined;
     }, 30_000, 250);
+    if (snapshot === undefined) throw new Error('no merged snapshot');
     expect(snapshot.routes.find((r) => r.route === '/work/:id')?.count).toBe(40);
     expect(snapshot.processes.map((p) => p.pid).sort()).toEqual([...pids].sort());
   });
