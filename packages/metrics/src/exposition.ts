@@ -26,20 +26,20 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes('application/openmetrics-text');
 }
 
-async function renderOne(registry: Registry, metric: AnyMetric, openMetrics: boolean, fast: boolean): Promise<string> {
-  if (fast && metric instanceof RedView) return metric.render(openMetrics);
+async function renderForeign(registry: Registry, metric: AnyMetric, openMetrics: boolean): Promise<string> {
+  const renderer = registry as unknown as StringRenderer;
   if (openMetrics && metric.type === 'counter' && metric.name.endsWith('_total')) {
     // prom-client appends `_total` to OpenMetrics counter samples: give it the family name for
     // this render only (registry.metrics() would rename the counter for good).
     const original = metric.name;
     metric.name = original.slice(0, -'_total'.length);
     try {
-      return await (registry as unknown as StringRenderer).getMetricsAsString(metric);
+      return await renderer.getMetricsAsString(metric);
     } finally {
       metric.name = original;
     }
   }
-  return (registry as unknown as StringRenderer).getMetricsAsString(metric);
+  return renderer.getMetricsAsString(metric);
 }
 
 async function renderRegistry(registry: Registry, openMetrics: boolean): Promise<Scrape> {
@@ -50,9 +50,18 @@ async function renderRegistry(registry: Registry, openMetrics: boolean): Promise
     const defaults = (registry as unknown as RegistryInternals)._defaultLabels;
     const fast = defaults === undefined || Object.keys(defaults).length === 0;
     const metrics = registry.getMetricsAsArray() as unknown as AnyMetric[];
-    const parts = await Promise.all(metrics.map((m) => renderOne(registry, m, openMetrics, fast)));
-    const body = openMetrics ? `${parts.join('\n')}\n# EOF\n` : `${parts.join('\n\n')}\n`;
-    return { contentType: wanted, body };
+    // prom-client metrics may collect asynchronously: start them together, in registry order
+    const foreign = await Promise.all(metrics.map((m) => (fast && m instanceof RedView ? undefined : renderForeign(registry, m, openMetrics))));
+    const lines: string[] = [];
+    const separator = openMetrics ? undefined : '';
+    for (let i = 0; i < metrics.length; i++) {
+      if (i > 0 && separator !== undefined) lines.push(separator);
+      const rendered = foreign[i];
+      if (rendered === undefined) (metrics[i] as unknown as RedView).renderInto(lines, openMetrics);
+      else lines.push(rendered);
+    }
+    lines.push(openMetrics ? '# EOF\n' : '');
+    return { contentType: wanted, body: lines.join('\n') };
   } finally {
     if (previous !== wanted) registry.setContentType(previous as never);
   }

@@ -100,19 +100,19 @@ export class RedView {
     this.store.clear();
   }
 
-  /** Renders this metric in the text format (or OpenMetrics), no trailing newline. */
-  render(openMetrics: boolean): string {
+  /** Appends this metric in the text format (or OpenMetrics) to `out`, one line per entry, no trailing newline. */
+  renderInto(out: string[], openMetrics: boolean): void {
     const family = openMetrics ? this.family : this.fullName;
     const help = this.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-    let out = `# HELP ${family} ${help}\n# TYPE ${family} ${this.type}`;
+    out.push(`# HELP ${family} ${help}`, `# TYPE ${family} ${this.type}`);
     if (this.kind === 'requests') {
-      const sample = `\n${this.fullName}{`;
-      for (const series of this.store.all()) out += `${sample}${series.labelText}} ${series.count}`;
-      return out;
+      const sample = `${this.fullName}{`;
+      for (const series of this.store.all()) out.push(`${sample}${series.labelText}} ${series.count}`);
+      return;
     }
-    const bucketName = `\n${this.fullName}_bucket{`;
-    const sumName = `\n${this.fullName}_sum{`;
-    const countName = `\n${this.fullName}_count{`;
+    const bucketName = `${this.fullName}_bucket{`;
+    const sumName = `${this.fullName}_sum{`;
+    const countName = `${this.fullName}_count{`;
     const leText = this.leText;
     const withExemplars = openMetrics && this.kind === 'duration';
     for (const series of this.store.all()) {
@@ -123,13 +123,13 @@ export class RedView {
       const traces = withExemplars ? series.exemplarTrace : undefined;
       for (let i = 0; i < counts.length; i++) {
         acc += counts[i];
-        out += `${head}${leText[i]}} ${acc}`;
         if (traces !== undefined && traces[i] !== '') {
-          out += ` # {trace_id="${traces[i]}",span_id="${(series.exemplarSpan as string[])[i]}"} ${formatNumber((series.exemplarValue as Float64Array)[i])} ${(series.exemplarTime as Float64Array)[i]}`;
-        }
+          out.push(
+            `${head}${leText[i]}} ${acc} # {trace_id="${traces[i]}",span_id="${(series.exemplarSpan as string[])[i]}"} ${formatNumber((series.exemplarValue as Float64Array)[i])} ${(series.exemplarTime as Float64Array)[i]}`,
+          );
+        } else out.push(`${head}${leText[i]}} ${acc}`);
       }
-      out += `${sumName}${labels}} ${formatNumber(this.sum(series))}${countName}${labels}} ${series.count}`;
+      out.push(`${sumName}${labels}} ${formatNumber(this.sum(series))}`, `${countName}${labels}} ${series.count}`);
     }
-    return out;
   }
 }
