@@ -121,6 +121,36 @@ describe('webhookChannel', () => {
   }, 60_000);
 });
 
+describe('webhookChannel during an outage', () => {
+  const receiver = new Receiver(alertmanagerWebhookSchema);
+  beforeAll(() => receiver.start());
+  afterAll(() => receiver.stop());
+
+  it('queues notifications while the receiver fails and delivers all of them, in order, once it recovers', async () => {
+    const clock = manualClock(Date.now());
+    const values: Record<string, number> = { A: 0, B: 0, C: 0 };
+    const alerts = createAlerts({
+      rules: ['A', 'B', 'C'].map((n) => thresholdRule({ name: `Queue${n}`, value: () => values[n], threshold: 1 })),
+      channels: [webhookChannel(`${receiver.url}/hook`, { delivery: { ...FAST_RETRY, maxAttempts: 20 } })],
+      now: clock.now, autoStart: false, register: false, root: { groupWait: 0, groupInterval: '1m' },
+    });
+    receiver.failNext(...Array.from({ length: 8 }, (_, i) => (i % 3 === 2 ? { status: 429, headers: { 'retry-after': '0' } } : { status: 503 })));
+    for (const n of ['A', 'B', 'C']) {
+      values[n] = 5;
+      clock.advance(1000);
+      alerts.evaluate();
+    }
+    values.A = 0;
+    clock.advance(60_000);
+    alerts.evaluate();
+    await alerts.flush(60_000);
+    const got = receiver.accepted.map((r) => r.body as { status: string; groupLabels: Record<string, string> }).map((b) => `${b.status}:${b.groupLabels.alertname}`);
+    expect(got).toEqual(['firing:QueueA', 'firing:QueueB', 'firing:QueueC', 'resolved:QueueA']);
+    expect(receiver.rejected).toHaveLength(8);
+    expect(alerts.deliveryStats().webhook).toMatchObject({ sent: 4, failed: 0, dropped: 0, retries: 8 });
+  }, 60_000);
+});
+
 describe('alertmanagerChannel (loopback)', () => {
   const receiver = new Receiver(postableAlertsSchema);
   beforeAll(() => receiver.start());

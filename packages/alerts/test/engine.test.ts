@@ -1,6 +1,7 @@
 import { registerPackage, registeredPackage, TrafficWindows, unregisterPackage, type AlertsSnapshot, type HealthSnapshot } from '@vigil/core';
 import { burnRateRule, createAlerts, errorRateRule, healthRule, latencyRule, SloWindows, thresholdRule, type AlertsOptions } from '../src/index';
 import { manualClock, memoryChannel, summary } from './helpers/memory-channel';
+import { until } from './helpers/receiver';
 
 const S = 1000;
 const M = 60 * S;
@@ -206,6 +207,24 @@ describe('createAlerts: rule state machine (injected clock)', () => {
     await alerts.flush();
     expect(summary(mem.got)).toEqual([['firing:HighQueue']]);
     expect(alerts.alerts()[0].state).toBe('resolved');
+  });
+});
+
+describe('createAlerts: timers', () => {
+  it('evaluates on its own timer and flushes groups when groupWait is over', async () => {
+    const mem = memoryChannel();
+    const alerts = createAlerts({
+      rules: [thresholdRule({ name: 'Hot', value: () => 2, threshold: 1 })], channels: [mem.channel], register: false,
+      evaluateEveryMs: 50, root: { groupWait: 200, groupInterval: '1h' },
+    });
+    try {
+      await until(() => mem.got.length === 1, 20_000, 'a notification from the timers');
+      expect(summary(mem.got)).toEqual([['firing:Hot']]);
+      const firedAt = alerts.alerts()[0].firedAtEpochMs;
+      expect(Date.parse(mem.got[0].alerts[0].startsAt)).toBe(firedAt);
+    } finally {
+      await alerts.close();
+    }
   });
 });
 
