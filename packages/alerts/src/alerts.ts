@@ -96,7 +96,6 @@ export function createAlerts(options: AlertsOptions = {}): Alerts {
   const ruleAlerts = new Map<AlertRule, Map<string, AlertRecord>>(rules.map((r) => [r, new Map()]));
   const lastValues = new Map<AlertRule, number | undefined>();
   const checkAlerts = new Map<string, AlertRecord>();
-  const checkTemplates = new Map<string, Record<string, string>>();
   const rawSent = new Map<string, Map<string, { at: number; record: AlertRecord; state: string }>>(raw.map((c) => [c.name, new Map()]));
 
   function newRecord(name: string, labels: Labels, fp: string, t: number): AlertRecord {
@@ -214,7 +213,6 @@ export function createAlerts(options: AlertsOptions = {}): Alerts {
       }
       a.value = value;
       step(a, true, t, checksForMs, 0);
-      checkTemplates.set(fp, annotations);
       a.annotations = renderAnnotations(annotations, labels, value);
     } else if (a !== undefined && a.state !== 'resolved') {
       a.value = value;

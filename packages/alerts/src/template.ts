@@ -23,25 +23,26 @@ function humanize(v: number): string {
   return g4(v) + prefixes[i];
 }
 
+/** Prometheus' humanizeDuration: `250ms`, `2.425s`, `1m 30s`, `1h 0m 5s`, `2d 0h 0m 0s`. */
 function humanizeDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return g4(seconds);
+  if (seconds === 0) return '0s';
   if (Math.abs(seconds) < 1) {
-    if (seconds === 0) return '0s';
     if (Math.abs(seconds) >= 1e-3) return `${g4(seconds * 1e3)}ms`;
     if (Math.abs(seconds) >= 1e-6) return `${g4(seconds * 1e6)}us`;
     return `${g4(seconds * 1e9)}ns`;
   }
   const sign = seconds < 0 ? '-' : '';
-  let s = Math.abs(seconds);
-  const days = Math.floor(s / 86400); s -= days * 86400;
-  const hours = Math.floor(s / 3600); s -= hours * 3600;
-  const minutes = Math.floor(s / 60); s -= minutes * 60;
-  const parts: string[] = [];
-  if (days) parts.push(`${days}d`);
-  if (hours) parts.push(`${hours}h`);
-  if (minutes) parts.push(`${minutes}m`);
-  parts.push(`${g4(s)}s`);
-  return sign + parts.join(' ');
+  const v = Math.abs(seconds);
+  const whole = Math.trunc(v);
+  const s = whole % 60;
+  const m = Math.trunc(whole / 60) % 60;
+  const h = Math.trunc(whole / 3600) % 24;
+  const d = Math.trunc(whole / 86400);
+  if (d !== 0) return `${sign}${d}d ${h}h ${m}m ${s}s`;
+  if (h !== 0) return `${sign}${h}h ${m}m ${s}s`;
+  if (m !== 0) return `${sign}${m}m ${s}s`;
+  return `${sign}${g4(v)}s`;
 }
 
 const FUNCTIONS: Record<string, (v: number) => string> = {
@@ -50,10 +51,17 @@ const FUNCTIONS: Record<string, (v: number) => string> = {
   humanizeDuration,
 };
 
+/** A float as Go's `fmt` prints it (what `{{ $value }}` gives in Prometheus): `0.1`, `123456`, `1e+06`, `1e-05`. */
 function formatValue(v: number | undefined): string {
   if (v === undefined) return '';
   if (Number.isNaN(v)) return 'NaN';
   if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
+  if (v === 0) return '0';
+  const [mantissa, exponent] = v.toExponential().split('e');
+  const exp = Number(exponent);
+  if (exp < -4 || exp >= 6) {
+    return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  }
   return String(v);
 }
 

@@ -14,6 +14,13 @@ describe('expandTemplate (Prometheus annotation templates)', () => {
     expect(expandTemplate('{{ $value | humanizeDuration }}', {}, 2.425)).toBe('2.425s');
     expect(expandTemplate('{{ $value | humanizeDuration }}', {}, 0.25)).toBe('250ms');
     expect(expandTemplate('{{ $value | humanizeDuration }}', {}, 5400)).toBe('1h 30m 0s');
+    expect(expandTemplate('{{ $value | humanizeDuration }}', {}, 90.5)).toBe('1m 30s');
+    expect(expandTemplate('{{ $value | humanizeDuration }}', {}, 172800)).toBe('2d 0h 0m 0s');
+  });
+
+  it('prints $value as Go does (Prometheus templates)', () => {
+    const cases: Array<[number, string]> = [[0.1, '0.1'], [123456, '123456'], [1e6, '1e+06'], [1234567, '1.234567e+06'], [0.0001, '0.0001'], [0.00001, '1e-05'], [-2.5e-7, '-2.5e-07'], [Infinity, '+Inf'], [NaN, 'NaN'], [0, '0']];
+    for (const [v, want] of cases) expect(expandTemplate('{{ $value }}', {}, v)).toBe(want);
   });
 
   it('leaves what it does not understand as written, and never throws', () => {
