@@ -72,16 +72,17 @@ function readCpu(child: ChildProcess): Promise<CpuReading> {
   });
 }
 
-function load(port: number, amount: number, connections: number): Promise<autocannon.Result> {
-  return autocannon({ url: `http://127.0.0.1:${port}/users/42`, amount, connections, timeout: 10 });
+function load(port: number, path: string, amount: number, connections: number): Promise<autocannon.Result> {
+  return autocannon({ url: `http://127.0.0.1:${port}${path}`, amount, connections, timeout: 10 });
 }
 
 async function measure(scenario: Scenario, opts: Options): Promise<Sample> {
   const { child, port } = await startServer(scenario.name);
   try {
-    await load(port, opts.warmup, opts.connections);
+    const path = scenario.path ?? '/users/42';
+    await load(port, path, opts.warmup, opts.connections);
     const before = await readCpu(child);
-    const result = await load(port, opts.requests, opts.connections);
+    const result = await load(port, path, opts.requests, opts.connections);
     const after = await readCpu(child);
     const cpuUs = after.user - before.user + (after.system - before.system);
     return {

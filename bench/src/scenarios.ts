@@ -11,6 +11,8 @@ export interface Scenario {
   name: string;
   framework: Framework;
   description: string;
+  /** Path the load generator requests (default `/users/42`). */
+  path?: string;
   /** Builds the app and starts listening on 127.0.0.1 (ephemeral port). */
   start(): Promise<Server>;
 }
@@ -49,11 +51,12 @@ function otelAnchor(instrumentation: 'express' | 'koa'): void {
 type ExpressSetup = (app: import('express').Express) => void;
 type KoaSetup = (app: import('koa')) => void;
 
-function expressScenario(name: string, description: string, setup: ExpressSetup, before?: () => void): Scenario {
+function expressScenario(name: string, description: string, setup: ExpressSetup, before?: () => void, path?: string): Scenario {
   return {
     name,
     framework: 'express',
     description,
+    path,
     async start() {
       before?.();
       const express = require('express') as typeof import('express');
@@ -68,15 +71,16 @@ function expressScenario(name: string, description: string, setup: ExpressSetup,
   };
 }
 
-function koaScenario(name: string, description: string, setup: KoaSetup, before?: () => void): Scenario {
+function koaScenario(name: string, description: string, setup: KoaSetup, before?: () => void, path?: string): Scenario {
   return {
     name,
     framework: 'koa',
     description,
+    path,
     async start() {
       before?.();
       const Koa = require('koa') as typeof import('koa');
-      const Router = require('@koa/router') as typeof import('@koa/router');
+      const { Router } = require('@koa/router') as typeof import('@koa/router');
       const http = require('node:http') as typeof import('node:http');
       const app = new Koa();
       setup(app);
@@ -88,6 +92,61 @@ function koaScenario(name: string, description: string, setup: KoaSetup, before?
       return listen(http.createServer(app.callback()));
     },
   };
+}
+
+/** A span exporter that discards, behind vigil's batch span processor. */
+const discardSpans = {
+  export: (_spans: unknown[], done: (r: { code: number }) => void) => done({ code: 0 }),
+  shutdown: async () => undefined,
+  forceFlush: async () => undefined,
+};
+
+function vigilTracing(sampler: number): () => void {
+  return () => {
+    const { setupTracing } = require('@vigil/tracing') as typeof import('@vigil/tracing');
+    setupTracing({ serviceName: 'bench', exporter: discardSpans as never, sampler });
+  };
+}
+
+function vigilLogger(): import('pino').Logger {
+  const { createLogger } = require('@vigil/logging') as typeof import('@vigil/logging');
+  const pino = require('pino') as typeof import('pino');
+  return createLogger({ service: 'bench', destination: pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }) }) as never;
+}
+
+function benchHealth(): import('@vigil/health').Health {
+  const { createHealth } = require('@vigil/health') as typeof import('@vigil/health');
+  const health = createHealth({ service: 'bench', version: '0.1.0' });
+  health.register('database', async () => ({ status: 'pass' as const }), { critical: true, intervalMs: 1000, groups: ['readiness'] });
+  health.register('cache', async () => ({ status: 'pass' as const }), { critical: false, intervalMs: 1000, groups: ['readiness'] });
+  return health;
+}
+
+/** Every vigil package on Express, as the demo wires them (tracing set up before, in `before`). */
+function expressAll(app: import('express').Express): void {
+  const { expressLogging } = require('@vigil/logging') as typeof import('@vigil/logging');
+  const { expressMetrics } = require('@vigil/metrics') as typeof import('@vigil/metrics');
+  const { expressTracing } = require('@vigil/tracing') as typeof import('@vigil/tracing');
+  const { expressHealth } = require('@vigil/health') as typeof import('@vigil/health');
+  const { expressDashboard } = require('@vigil/dashboard') as typeof import('@vigil/dashboard');
+  app.use(expressTracing());
+  app.use(expressLogging({ logger: vigilLogger() as never }));
+  app.use(expressMetrics());
+  app.use(expressHealth(benchHealth()));
+  app.use(expressDashboard({ enabled: true }));
+}
+
+function koaAll(app: import('koa')): void {
+  const { koaLogging } = require('@vigil/logging') as typeof import('@vigil/logging');
+  const { koaMetrics } = require('@vigil/metrics') as typeof import('@vigil/metrics');
+  const { koaTracing } = require('@vigil/tracing') as typeof import('@vigil/tracing');
+  const { koaHealth } = require('@vigil/health') as typeof import('@vigil/health');
+  const { koaDashboard } = require('@vigil/dashboard') as typeof import('@vigil/dashboard');
+  app.use(koaTracing());
+  app.use(koaLogging({ logger: vigilLogger() as never }));
+  app.use(koaMetrics());
+  app.use(koaHealth(benchHealth()));
+  app.use(koaDashboard({ enabled: true }));
 }
 
 function noopSink(): void {
@@ -124,6 +183,27 @@ export const scenarios: Scenario[] = [
     },
     () => otelAnchor('express'),
   ),
+  expressScenario('express-logging', '@vigil/logging alone (access line per request to a discarding async destination)', (app) => {
+    const { expressLogging } = require('@vigil/logging') as typeof import('@vigil/logging');
+    app.use(expressLogging({ logger: vigilLogger() as never }));
+  }),
+  expressScenario('express-metrics', '@vigil/metrics alone (RED metrics, /metrics mounted)', (app) => {
+    const { expressMetrics } = require('@vigil/metrics') as typeof import('@vigil/metrics');
+    app.use(expressMetrics());
+  }),
+  expressScenario('express-tracing', '@vigil/tracing alone, every request sampled', (app) => {
+    const { expressTracing } = require('@vigil/tracing') as typeof import('@vigil/tracing');
+    app.use(expressTracing());
+  }, vigilTracing(1)),
+  expressScenario('express-tracing-unsampled', '@vigil/tracing alone, sampling off (context still propagated)', (app) => {
+    const { expressTracing } = require('@vigil/tracing') as typeof import('@vigil/tracing');
+    app.use(expressTracing());
+  }, vigilTracing(0)),
+  expressScenario('express-health-probe', '@vigil/health: GET /readyz answered from cached check results', (app) => {
+    const { expressHealth } = require('@vigil/health') as typeof import('@vigil/health');
+    app.use(expressHealth(benchHealth()));
+  }, undefined, '/readyz'),
+  expressScenario('express-all', 'every vigil package: tracing (all sampled), logging, metrics, health, dashboard', expressAll, vigilTracing(1)),
   koaScenario('koa-bare', 'Koa 3 + @koa/router, no observability', () => undefined),
   koaScenario('koa-core', '@vigil/core: observeKoa with one no-op sink', (app) => {
     const { observeKoa, runKoaDownstream } = require('@vigil/core') as typeof import('@vigil/core');
@@ -133,6 +213,19 @@ export const scenarios: Scenario[] = [
       await runKoaDownstream(ex, next);
     });
   }),
+  koaScenario('koa-logging', '@vigil/logging alone', (app) => {
+    const { koaLogging } = require('@vigil/logging') as typeof import('@vigil/logging');
+    app.use(koaLogging({ logger: vigilLogger() as never }));
+  }),
+  koaScenario('koa-metrics', '@vigil/metrics alone', (app) => {
+    const { koaMetrics } = require('@vigil/metrics') as typeof import('@vigil/metrics');
+    app.use(koaMetrics());
+  }),
+  koaScenario('koa-tracing', '@vigil/tracing alone, every request sampled', (app) => {
+    const { koaTracing } = require('@vigil/tracing') as typeof import('@vigil/tracing');
+    app.use(koaTracing());
+  }, vigilTracing(1)),
+  koaScenario('koa-all', 'every vigil package: tracing (all sampled), logging, metrics, health, dashboard', koaAll, vigilTracing(1)),
   koaScenario(
     'koa-anchor',
     'anchor stack: koa-pino-logger + prom-client histogram + OpenTelemetry http/koa',
