@@ -261,6 +261,19 @@
     $('packages').innerHTML = f.packages.map(function (p) { return '<span class="badge pkg">' + esc(p.name) + (p.version ? ' ' + esc(p.version) : '') + '</span>'; }).join('');
   }
 
+  function renderPackages(list) {
+    show('packages-section', list.length > 0);
+    var html = '';
+    list.forEach(function (p) {
+      var fields = Object.keys(p.fields || {}).map(function (k) {
+        var v = p.fields[k];
+        return esc(k) + ' <b>' + esc(typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(2)) : v) + '</b>';
+      }).join(' · ');
+      html += '<tr data-package="' + esc(p.name) + '"><td class="mono">@vigil/' + esc(p.name) + '</td><td>' + esc(p.version) + '</td><td class="muted">' + fields + '</td></tr>';
+    });
+    document.querySelector('#packages-table tbody').innerHTML = html;
+  }
+
   var lastFrame = null;
   function onTick(f) {
     lastFrame = f;
@@ -281,6 +294,7 @@
     renderTraces(f.traces);
     renderLogs(f.logs);
     renderProcesses(f.processes, f.workers);
+    renderPackages(f.packages);
   }
   document.addEventListener('visibilitychange', function () { if (!document.hidden) render(); });
 

@@ -143,7 +143,35 @@ export function logsSection(max: number): unknown {
   return { logs: out, dropped: recentEvents.logs.dropped };
 }
 
-/** Names and versions of the registered vigil packages. */
-export function packagesSection(): Array<{ name: string; version: string }> {
-  return registeredPackages().map((p) => ({ name: safeText(p.name), version: safeText(p.version ?? '') }));
+const SECRET_KEY = /pass|secret|token|key|auth|cookie|credential|session|dsn|url|endpoint|header/i;
+/** Packages with their own section; the others show their snapshot's plain fields. */
+const OWN_SECTION = new Set(['health', 'alerts']);
+
+/** The plain (number, string, boolean) top-level fields of a package snapshot, without secret-looking ones. */
+function plainFields(snapshot: unknown): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  if (snapshot === null || typeof snapshot !== 'object' || Array.isArray(snapshot)) return out;
+  let n = 0;
+  for (const [key, value] of Object.entries(snapshot as Record<string, unknown>)) {
+    if (n >= 12) break;
+    if (SECRET_KEY.test(key)) continue;
+    if (typeof value === 'number' && Number.isFinite(value)) out[safeText(key)] = value;
+    else if (typeof value === 'boolean') out[safeText(key)] = value;
+    else if (typeof value === 'string') out[safeText(key)] = safeText(value).slice(0, 80);
+    else continue;
+    n++;
+  }
+  return out;
+}
+
+/**
+ * The registered vigil packages: name, version and, for those without a section of their own,
+ * the plain fields of their snapshot (exporter, exported / dropped spans, series, access lines…).
+ */
+export function packagesSection(): Array<{ name: string; version: string; fields: Record<string, string | number | boolean> }> {
+  return registeredPackages().map((p) => ({
+    name: safeText(p.name),
+    version: safeText(p.version ?? ''),
+    fields: OWN_SECTION.has(p.name) ? {} : plainFields(readSnapshot(p.name)),
+  }));
 }

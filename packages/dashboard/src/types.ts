@@ -48,7 +48,14 @@ export interface DashboardOptions {
   maxLogs?: number;
 }
 
-/** Latency and traffic numbers of one route or of the whole service (from the core windows). */
+/**
+ * Latency and traffic numbers of one route or of the whole service (from the core windows).
+ *
+ * @example
+ * ```ts
+ * const row: TrafficRow = { rate: 12.5, errorRatio: 0.01, p50: 8, p95: 40, p99: 95, apdex: 0.98, count: 750, errors: 8 };
+ * ```
+ */
 export interface TrafficRow {
   /** Requests per second over the window. */
   rate: number;
@@ -62,12 +69,26 @@ export interface TrafficRow {
   errors: number;
 }
 
-/** One row of the route table. */
+/**
+ * One row of the route table.
+ *
+ * @example
+ * ```ts
+ * const row: RouteRow = { route: '/users/:id', rate: 3, errorRatio: 0, p50: 4, p95: 9, p99: 12, apdex: 1, count: 180, errors: 0 };
+ * ```
+ */
 export interface RouteRow extends TrafficRow {
   route: string;
 }
 
-/** One process (a worker under `node:cluster`, or the only process). */
+/**
+ * One process (a worker under `node:cluster`, or the only process).
+ *
+ * @example
+ * ```ts
+ * const p: ProcessRow = { pid: 4242, cpuPercent: 12.5, rssBytes: 120e6, heapUsedBytes: 60e6, heapTotalBytes: 80e6, lagMeanMs: 0.4, lagP99Ms: 3.1, uptimeSec: 360 };
+ * ```
+ */
 export interface ProcessRow {
   pid: number;
   /** CPU time used over the last second, percent of one core. */
@@ -81,7 +102,14 @@ export interface ProcessRow {
   uptimeSec: number;
 }
 
-/** What one process measured in one second: the unit sent between cluster workers and the primary. */
+/**
+ * What one process measured in one second: the unit sent between cluster workers and the primary.
+ *
+ * @example
+ * ```ts
+ * const frame: Frame = { t: Date.now(), windowMs: 60_000, overall: row, routes: [], processes: [p], workers: 1 };
+ * ```
+ */
 export interface Frame {
   /** Epoch ms of the sample. */
   t: number;
@@ -97,5 +125,10 @@ export interface Frame {
 /**
  * One point of the time series: `[t (s), rate, error %, p50, p95, p99, apdex, cpu %, rss MB,
  * heap MB, lag p99 ms]` (null where there was no traffic).
+ *
+ * @example
+ * ```ts
+ * const point: SeriesPoint = [1795608844, 5, 0, 30.9, 49.9, 49.9, 1, 5.9, 138, 51.7, 3.5];
+ * ```
  */
 export type SeriesPoint = Array<number | null>;

@@ -16,6 +16,15 @@ describe('dashboard page in headless Chromium', () => {
   let page: Page;
   const pageErrors: string[] = [];
 
+  /** Requests to every route (again before each check: the windows hold one minute, a loaded machine is slow). */
+  async function traffic(): Promise<void> {
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 300; i++) calls.push(fetch(`${url}/api/r${i}/${i}`).then((r) => r.text()));
+    for (let i = 0; i < 20; i++) calls.push(fetch(`${url}/slow/${i}`).then((r) => r.text()));
+    calls.push(fetch(`${url}/broken`).then((r) => r.text()));
+    await Promise.all(calls);
+  }
+
   beforeAll(async () => {
     const app = express();
     app.use((req, res, next) => runInExchange(observeExpress(req, res), next));
@@ -25,11 +34,7 @@ describe('dashboard page in headless Chromium', () => {
     app.get('/slow/:id', (_req, res) => setTimeout(() => res.send('slow'), 30));
     app.get('/broken', (_req, res) => res.status(503).send('no'));
     ({ server, url } = await listen(app));
-    const calls: Promise<unknown>[] = [];
-    for (let i = 0; i < 300; i++) calls.push(fetch(`${url}/api/r${i}/${i}`).then((r) => r.text()));
-    for (let i = 0; i < 20; i++) calls.push(fetch(`${url}/slow/${i}`).then((r) => r.text()));
-    calls.push(fetch(`${url}/broken`).then((r) => r.text()));
-    await Promise.all(calls);
+    await traffic();
     browser = await launchChromium();
     page = await browser.context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -56,6 +61,7 @@ describe('dashboard page in headless Chromium', () => {
   });
 
   it('sorts and filters the route table', async () => {
+    await traffic();
     await page.click('#route-table th[data-key="p95"]');
     await page.waitForFunction(() => document.querySelector('#route-table tbody tr td.route')?.textContent === '/slow/:id');
     await page.click('#route-table th[data-key="errorRatio"]');

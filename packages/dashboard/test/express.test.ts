@@ -180,7 +180,7 @@ describe('expressDashboard', () => {
     registerPackage({ name: 'health', version: '0.1.0', snapshot: () => health });
     registerPackage({ name: 'alerts', version: '0.1.0', snapshot: () => alerts });
     registerPackage({ name: 'logging', version: '0.1.0' });
-    registerPackage({ name: 'tracing', version: '0.1.0' });
+    registerPackage({ name: 'tracing', version: '0.1.0', snapshot: () => ({ exporter: 'otlp', exportedSpans: 5, droppedSpans: 0, endpointUrl: 'http://user:pw@collector', apiKey: 'k', propagators: ['traceparent'] }) });
     recentEvents.logs.push({ timeEpochMs: Date.now(), level: 'error', message: 'payment failed token=sk_live_123 for order 9', requestId: 'r1' });
     recentEvents.traces.push({ traceId: 'a'.repeat(32), name: 'POST /orders', route: '/orders', status: 500, error: true, durationMs: 250, startEpochMs: Date.now(), spans: [
       { spanId: '1'.repeat(16), parentSpanId: undefined, name: 'POST /orders', offsetMs: 0, durationMs: 250, error: true },
@@ -196,6 +196,9 @@ describe('expressDashboard', () => {
       expect(snap.body.logs.logs[0].message).toBe('payment failed token=[redacted] for order 9');
       expect(snap.body.traces.traces[0].spans[1]).toMatchObject({ name: 'process_payment', offsetMs: 60, parentSpanId: '1'.repeat(16) });
       expect(snap.body.packages.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['health', 'alerts', 'logging', 'tracing']));
+      // other packages show the plain fields of their snapshot, never secret-looking ones
+      const tracing = snap.body.packages.find((p: { name: string }) => p.name === 'tracing');
+      expect(tracing.fields).toEqual({ exporter: 'otlp', exportedSpans: 5, droppedSpans: 0 });
     } finally {
       for (const name of ['health', 'alerts', 'logging', 'tracing']) unregisterPackage(name);
       recentEvents.logs.clear();
