@@ -125,9 +125,15 @@ export class Outbox {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** Stops accepting notifications; what is queued is still attempted. */
+  /**
+   * Stops the outbox: nothing new is accepted, waiting notifications are dropped (counted) and a
+   * send in progress is not retried. Call `idle()` first to give the queue a chance to drain.
+   */
   close(): void {
     this.closed = true;
+    this.stats.dropped += this.queue.length;
+    this.queue.length = 0;
+    this.stats.queued = this.current === undefined ? 0 : 1;
   }
 
   private async pump(): Promise<void> {
@@ -171,7 +177,7 @@ export class Outbox {
       const retryable = !(error instanceof DeliveryError) || error.retryable;
       const retryAfterMs = error instanceof DeliveryError ? error.retryAfterMs : undefined;
       if (retryAfterMs !== undefined && channel.rateLimit !== undefined) holdGate(channel.rateLimit.key, Date.now() + retryAfterMs);
-      if (!retryable || item.attempts >= o.maxAttempts) {
+      if (!retryable || item.attempts >= o.maxAttempts || this.closed) {
         this.stats.failed++;
         reportError(`alerts.channel.${channel.name}`, error);
         return;
@@ -180,6 +186,10 @@ export class Outbox {
       const exp = Math.min(o.maxBackoffMs, o.backoffMs * 2 ** (item.attempts - 1));
       const jittered = exp / 2 + Math.random() * (exp / 2);
       await sleep(Math.max(jittered, retryAfterMs ?? 0), this.keepAlive);
+      if (this.closed) {
+        this.stats.dropped++;
+        return;
+      }
     }
   }
 

@@ -106,6 +106,19 @@ describe('Outbox (the one delivery layer)', () => {
     expect(attempts[1] - attempts[0]).toBeGreaterThanOrEqual(290);
   });
 
+  it('stops retrying and drops what waits once closed', async () => {
+    let calls = 0;
+    const box = new Outbox({ name: 'down', kind: 'test', delivery: { backoffMs: 200 }, async send() { calls++; throw new Error('503'); } });
+    box.enqueue(note('a'));
+    box.enqueue(note('b'));
+    await until(() => box.stats.retries === 1, 10_000, 'first attempt failed, retry waiting');
+    box.close();
+    await box.idle();
+    box.enqueue(note('c'));
+    expect(calls).toBe(1);
+    expect(box.stats).toMatchObject({ sent: 0, dropped: 3, queued: 0 });
+  });
+
   it('rejects bad delivery options at construction', () => {
     expect(() => new Outbox({ name: 'x', kind: 'test', delivery: { maxQueue: 0 }, async send() {} })).toThrow(/delivery.maxQueue must be a positive integer/);
     expect(() => new Outbox({ name: 'x', kind: 'test', delivery: { timeoutMs: -1 }, async send() {} })).toThrow(/delivery.timeoutMs/);
