@@ -186,3 +186,38 @@ describe('logChannel', () => {
     expect((lines[0][1] as { alerts: Array<{ labels: Record<string, string> }> }).alerts[0].labels.alertname).toBe('QueueA');
   });
 });
+
+describe('channel payload details', () => {
+  const alert = (i: number, status: 'firing' | 'resolved' = 'firing', severity = 'warning') => ({
+    status, labels: { alertname: 'Many', severity, shard: String(i) }, annotations: { summary: `Shard ${i} <lagging> & slow` },
+    startsAt: '2026-11-25T12:00:00.000Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fp${i}`, value: i, severity,
+  });
+
+  it('slackMessage lists at most maxAlerts alerts, escapes mrkdwn and stays within Block Kit limits', () => {
+    const { slackMessage } = jest.requireActual('../src/channels/slack') as typeof import('../src/channels/slack');
+    const n: Notification = { receiver: 'slack', status: 'firing', alerts: Array.from({ length: 30 }, (_, i) => alert(i, 'firing', i === 7 ? 'critical' : 'warning')), groupLabels: { alertname: 'Many' }, commonLabels: {}, commonAnnotations: {}, groupKey: 'k', externalURL: 'http://orders.test', truncatedAlerts: 0 };
+    const body = slackMessage(n, 20);
+    expect(() => slackSchema(body)).not.toThrow();
+    const blocks = body.attachments[0].blocks as Array<{ type: string; text?: { text: string }; elements?: Array<{ text: string }> }>;
+    expect(blocks.filter((b) => b.type === 'section')).toHaveLength(20);
+    expect(blocks[1].text?.text).toContain('Shard 0 &lt;lagging&gt; &amp; slow');
+    expect(blocks[blocks.length - 1].elements?.[0].text).toContain('…and 10 more');
+    expect(body.attachments[0].color).toBe('#E01E5A'); // the worst severity colours the message
+  });
+
+  it('maps severities to PagerDuty levels', () => {
+    const { pagerDutySeverity } = jest.requireActual('../src/channels/pagerduty') as typeof import('../src/channels/pagerduty');
+    expect(['critical', 'page', 'error', 'warning', 'ticket', 'info', 'low', 'whatever'].map(pagerDutySeverity))
+      .toEqual(['critical', 'critical', 'error', 'warning', 'warning', 'info', 'info', 'error']);
+  });
+
+  it('rejects bad channel options in the factory', () => {
+    expect(() => slackChannel('not a url')).toThrow(/slackChannel webhookUrl is not a valid URL/);
+    expect(() => pagerDutyChannel('')).toThrow(/routing \(integration\) key/);
+    expect(() => webhookChannel('ftp://x')).toThrow(/must be http\(s\)/);
+    expect(() => alertmanagerChannel('http://am:9093', { resendMs: 0 })).toThrow(/resendMs must be positive/);
+    expect(() => logChannel({} as never)).toThrow(/info\(\) and warn\(\)/);
+    expect(() => createAlerts({ channels: [alertmanagerChannel('http://am:9093')], routes: [{ channels: ['alertmanager'] }], autoStart: false, register: false }))
+      .toThrow(/receives every alert itself/);
+  });
+});

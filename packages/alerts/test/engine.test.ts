@@ -129,6 +129,22 @@ describe('createAlerts: rule state machine (injected clock)', () => {
     expect(summary(by.got)[1]).toEqual(['firing:HighErrorRate:/a', 'firing:HighErrorRate:/b', 'firing:HighErrorRate:/c']);
   });
 
+  it('sends alerts no route matches to the root route', async () => {
+    const clock = manualClock();
+    const pager = memoryChannel('pager');
+    const chat = memoryChannel('chat');
+    const alerts = createAlerts({
+      rules: [thresholdRule({ name: 'Crit', value: () => 2, threshold: 1, severity: 'critical' }), thresholdRule({ name: 'Info', value: () => 2, threshold: 1, severity: 'info' })],
+      channels: [pager.channel, chat.channel], now: clock.now, autoStart: false, register: false,
+      routes: [{ match: { severity: /critical|page/ }, channels: ['pager'] }],
+      root: { channels: ['chat'], groupWait: 0 },
+    });
+    alerts.evaluate();
+    await alerts.flush();
+    expect(summary(pager.got)).toEqual([['firing:Crit']]);
+    expect(summary(chat.got)).toEqual([['firing:Info']]);
+  });
+
   it('does not notify silenced alerts, and notifies them once the silence is lifted', async () => {
     const { clock, mem, alerts, setValue } = setup();
     const id = alerts.silence({ alertname: 'HighQueue', queue: /ord.*/ }, '2h', 'maintenance');
