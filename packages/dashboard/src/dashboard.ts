@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { currentExchange, reportError } from '@vigil/core';
+import { reportError } from '@vigil/core';
 import { escapeHtml, loadAssets } from './assets';
 import { sharedSampler, type Sampler } from './sampler';
 import type { DashboardAuthorize, DashboardOptions } from './types';
@@ -89,12 +89,6 @@ export class DashboardEngine {
     if (this.path === '/') return pathname;
     const rest = pathname.slice(this.path.length);
     return rest === '' || rest.startsWith('/') ? rest : undefined;
-  }
-
-  /** Keeps the request out of logs, traces and the windows the page shows (when another package made an exchange). */
-  markQuiet(req: IncomingMessage): void {
-    const ex = currentExchange();
-    if (ex !== undefined && ex.req === req) ex.quiet = true;
   }
 
   /** Runs the `authorize` hook; a hook that throws or rejects denies. */

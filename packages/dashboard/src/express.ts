@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { observeExpress, runInExchange } from '@vigil/core';
 import { DashboardEngine, type Reply } from './dashboard';
 import type { DashboardOptions } from './types';
 
@@ -31,12 +32,15 @@ export function expressDashboard(options: DashboardOptions = {}): RequestHandler
     };
   }
   return function vigilDashboard(req: Request, res: Response, next: NextFunction): void {
+    // the request's one Exchange (made here when no other vigil package did): it feeds the core's
+    // traffic windows, so the page shows traffic even when the dashboard is the only package
+    const ex = observeExpress(req, res);
     const sub = engine.match(req.url);
     if (sub === undefined) {
-      next();
+      runInExchange(ex, next);
       return;
     }
-    engine.markQuiet(req);
+    ex.quiet = true; // out of access logs, traces and the windows
     engine.authorize(req).then((allowed) => {
       if (!allowed) {
         send(res, req.method, { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, body: 'Forbidden' });

@@ -1,4 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
+import { observeKoa, runKoaDownstream } from '@vigil/core';
 import { DashboardEngine } from './dashboard';
 import type { DashboardOptions } from './types';
 
@@ -25,12 +26,15 @@ export function koaDashboard(options: DashboardOptions = {}): Middleware {
     };
   }
   return async function vigilDashboard(ctx: Context, next: Next): Promise<void> {
+    // the request's one Exchange (made here when no other vigil package did): it feeds the core's
+    // traffic windows, so the page shows traffic even when the dashboard is the only package
+    const ex = observeKoa(ctx);
     const sub = engine.match(ctx.url);
     if (sub === undefined) {
-      await next();
+      await runKoaDownstream(ex, next);
       return;
     }
-    engine.markQuiet(ctx.req);
+    ex.quiet = true; // out of access logs, traces and the windows
     if (!(await engine.authorize(ctx.req, ctx))) {
       ctx.status = 403;
       ctx.set('cache-control', 'no-store');

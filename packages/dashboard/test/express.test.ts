@@ -95,6 +95,18 @@ describe('expressDashboard', () => {
     }
   });
 
+  it('observes requests itself, so it shows traffic when it is the only vigil package', async () => {
+    const app = express();
+    app.use(expressDashboard());
+    app.get('/alone/:id', (req, res) => {
+      res.json({ id: req.params.id });
+    });
+    await request(app).get('/alone/1').expect(200);
+    await request(app).get('/alone/2').expect(200);
+    const snap = await request(app).get('/_vigil/snapshot.json').expect(200);
+    expect(snap.body.routes.find((r: { route: string }) => r.route === '/alone/:id')?.count).toBe(2);
+  });
+
   it('streams the history, then one tick a second, over Server-Sent Events', async () => {
     const { server, url } = await listen(appWith());
     try {

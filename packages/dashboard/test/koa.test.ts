@@ -49,6 +49,20 @@ describe('koaDashboard', () => {
     expect(names).toEqual(expect.arrayContaining(['/users/:id', '/orders']));
   });
 
+  it('observes requests itself, so it shows traffic when it is the only vigil package', async () => {
+    const app = new Koa();
+    app.use(koaDashboard());
+    const router = new Router();
+    router.get('/solo/:id', (ctx) => {
+      ctx.body = { id: ctx.params.id };
+    });
+    app.use(router.routes());
+    const server = app.callback();
+    await request(server).get('/solo/1').expect(200);
+    const snap = await request(server).get('/_vigil/snapshot.json').expect(200);
+    expect(snap.body.routes.find((r: { route: string }) => r.route === '/solo/:id')?.count).toBe(1);
+  });
+
   it('streams ticks over Server-Sent Events', async () => {
     const { server, url } = await listen(appWith().callback());
     try {
