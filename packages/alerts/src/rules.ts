@@ -102,6 +102,13 @@ function selector(job: string, route: string | undefined, extra = ''): string {
   return `job=${quote(job)}${route === undefined ? '' : `,route=${quote(route)}`}${extra}`;
 }
 
+/** PromQL guard for `minRequests` (nothing when it is 0 or 1: no traffic gives no series anyway). */
+function minRequestsClause(o: ExportOptions, s: Scope): string {
+  if (s.minRequests <= 1) return '';
+  const by = s.byRoute ? ' by (route)' : '';
+  return `\nand\nsum${by}(increase(${o.requestsMetric}{${selector(o.job, s.route)}}[${promDuration(s.windowMs)}])) >= ${num(s.minRequests)}`;
+}
+
 function requireTrafficWindow(kind: RuleKind, name: string, s: Scope, ctx: RuleContext): void {
   if (!ctx.traffic.windowsMs.includes(s.windowMs)) {
     throw new TypeError(`vigil alerts: ${kind}Rule ${name} reads a ${promDuration(s.windowMs)} window; the traffic windows are ${ctx.traffic.windowsMs.map(promDuration).join(', ')} (pass createAlerts({ traffic }) with that window)`);
@@ -198,7 +205,7 @@ export function errorRateRule(options: ErrorRateRuleOptions = {}): AlertRule {
   }, (o) => {
     const w = promDuration(s.windowMs);
     const by = s.byRoute ? ' by (route)' : '';
-    const expr = `sum${by}(rate(${o.requestsMetric}{${selector(o.job, s.route, ',status_code=~"5.."')}}[${w}]))\n/\nsum${by}(rate(${o.requestsMetric}{${selector(o.job, s.route)}}[${w}]))\n> ${num(threshold)}`;
+    const expr = `sum${by}(rate(${o.requestsMetric}{${selector(o.job, s.route, ',status_code=~"5.."')}}[${w}]))\n/\nsum${by}(rate(${o.requestsMetric}{${selector(o.job, s.route)}}[${w}]))\n> ${num(threshold)}${minRequestsClause(o, s)}`;
     return [promRule(b, expr)];
   }, (ctx) => {
     if (s.byRoute) requireTrafficWindow('errorRate', b.name, s, ctx);
@@ -237,7 +244,7 @@ export function latencyRule(options: LatencyRuleOptions = {}): AlertRule {
     return { labels: route === undefined ? undefined : { route }, value: ms / 1000, active: ms > thresholdMs };
   }), (o) => {
     const by = s.byRoute ? 'le, route' : 'le';
-    const expr = `histogram_quantile(${num(quantile)}, sum by (${by}) (rate(${o.durationMetric}_bucket{${selector(o.job, s.route)}}[${promDuration(s.windowMs)}])))\n> ${num(thresholdMs / 1000)}`;
+    const expr = `histogram_quantile(${num(quantile)}, sum by (${by}) (rate(${o.durationMetric}_bucket{${selector(o.job, s.route)}}[${promDuration(s.windowMs)}])))\n> ${num(thresholdMs / 1000)}${minRequestsClause(o, s)}`;
     return [promRule(b, expr)];
   }, (ctx) => requireTrafficWindow('latency', b.name, s, ctx));
 }
@@ -266,7 +273,7 @@ export function apdexRule(options: ApdexRuleOptions = {}): AlertRule {
     const by = s.byRoute ? ' by (route)' : '';
     const t = o.apdexThresholdSeconds;
     const bucket = (le: number): string => `sum${by}(rate(${o.durationMetric}_bucket{${selector(o.job, s.route, `,le=${quote(num(le))}`)}}[${w}]))`;
-    const expr = `(\n  ${bucket(t)}\n  +\n  ${bucket(4 * t)}\n) / 2\n/\nsum${by}(rate(${o.durationMetric}_count{${selector(o.job, s.route)}}[${w}]))\n< ${num(below)}`;
+    const expr = `(\n  ${bucket(t)}\n  +\n  ${bucket(4 * t)}\n) / 2\n/\nsum${by}(rate(${o.durationMetric}_count{${selector(o.job, s.route)}}[${w}]))\n< ${num(below)}${minRequestsClause(o, s)}`;
     return [promRule(b, expr)];
   }, (ctx) => requireTrafficWindow('apdex', b.name, s, ctx));
 }

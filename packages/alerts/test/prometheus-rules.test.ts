@@ -14,7 +14,7 @@ const rules = [
   latencyRule({ for: '10m' }),
   apdexRule({ for: '10m', keepFiringFor: '5m' }),
   burnRateRule({ objective: 0.999 }),
-  errorRateRule({ name: 'RouteErrors', byRoute: true, threshold: 0.2, window: '1h', severity: 'critical' }),
+  errorRateRule({ name: 'RouteErrors', byRoute: true, threshold: 0.2, window: '1h', severity: 'critical', minRequests: 20 }),
   healthRule(),
   thresholdRule({ name: 'HighHeap', value: () => process.memoryUsage().heapUsed, threshold: 1e9 }),
   thresholdRule({ name: 'HighRss', value: () => process.memoryUsage().rss, threshold: 2e9, expr: 'process_resident_memory_bytes{job="orders"} > 2e9' }),
@@ -40,6 +40,7 @@ describe('toPrometheusRules', () => {
     expect(list[1].expr).toContain('histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="orders"}[5m])))');
     expect(list[2]).toMatchObject({ for: '10m', keep_firing_for: '5m' });
     expect(list[5].expr).toContain('sum by (route)');
+    expect(list[5].expr).toContain('and\nsum by (route)(increase(http_requests_total{job="orders"}[1h])) >= 20');
     expect(list[6].expr).toBe('health_check_status{job="orders"} == 0');
     expect(list[8]).toMatchObject({ expr: 'up{job="orders"} == 0', for: '1m' });
     expect(yaml).toMatch(/# Not exported .*: HighHeap \(threshold\)$/m);
@@ -81,6 +82,20 @@ describe('toPrometheusRules', () => {
           interval: '1m',
           input_series: [series('200', 99), series('500', 1)],
           alert_rule_test: [{ eval_time: '20m', alertname: 'HighErrorRate', exp_alerts: [] }],
+        },
+        {
+          name: 'per-route errors, with minRequests',
+          interval: '1m',
+          input_series: [
+            { series: 'http_requests_total{job="orders",method="GET",route="/busy",status_code="200"}', values: '0+1x40' },
+            { series: 'http_requests_total{job="orders",method="GET",route="/busy",status_code="500"}', values: '0+1x40' },
+            // a route that fails every time but sees 6 requests an hour: under minRequests (20)
+            { series: 'http_requests_total{job="orders",method="GET",route="/rare",status_code="500"}', values: '0+0.1x40' },
+          ],
+          alert_rule_test: [{
+            eval_time: '30m', alertname: 'RouteErrors',
+            exp_alerts: [{ exp_labels: { severity: 'critical', route: '/busy' }, exp_annotations: { summary: 'High error rate on /busy', description: 'Error rate is 50%' } }],
+          }],
         },
         {
           name: 'p95 latency 2.4 s',
