@@ -53,6 +53,31 @@ function defaultMessage(ex: Exchange, route: string): string {
  */
 export type ExchangeOf = (holder: object) => Exchange | undefined;
 
+/** On a request holder (`req`, `ctx`): the access log that saw it, for the `log` getter. */
+const kAccessLog = Symbol('vigil.logging.accessLog');
+
+function getRequestLog(this: object): Logger | undefined {
+  const access = (this as Symbolic)[kAccessLog] as AccessLog | undefined;
+  return access === undefined ? undefined : access.requestLog(this);
+}
+
+function setRequestLog(this: object, value: unknown): void {
+  // someone assigns req.log (pino-http, koa-pino-logger, a test): keep their value on this holder
+  Object.defineProperty(this, 'log', { value, writable: true, configurable: true, enumerable: true });
+}
+
+/** The one `log` accessor, shared by every prototype it is installed on. */
+const LOG_ACCESSOR: PropertyDescriptor = { configurable: true, enumerable: false, get: getRequestLog, set: setRequestLog };
+
+/** Installs the `log` accessor on `host` unless it holds a `log` of its own already; `true` when it is there. */
+function installLogAccessor(host: object): boolean {
+  const existing = Object.getOwnPropertyDescriptor(host, 'log');
+  if (existing !== undefined) return existing.get === getRequestLog;
+  if (!Object.isExtensible(host)) return false;
+  Object.defineProperty(host, 'log', LOG_ACCESSOR);
+  return true;
+}
+
 /**
  * The access-log engine shared by the Express and Koa adapters: options normalised once, hot-path
  * branches chosen at construction, one line per completed exchange written from its end sink.
@@ -82,8 +107,16 @@ export class AccessLog {
   private readonly responseHeaders: string[] | undefined;
   private readonly logQuiet: boolean;
   private readonly maxPathLength: number;
+  private readonly exchangeOf: ExchangeOf;
+  private readonly accessorHost: (proto: object) => object | undefined;
+  /** The holder prototype already known to carry the `log` accessor. */
+  private lastProto: object | undefined = undefined;
 
-  constructor(options: LoggingOptions | undefined, framework: string) {
+  /**
+   * @param exchangeOf finds the exchange of a holder (`req` / `ctx`), for the `log` getter
+   * @param accessorHost picks, from a holder's prototype, where the `log` accessor is installed
+   */
+  constructor(options: LoggingOptions | undefined, framework: string, exchangeOf: ExchangeOf, accessorHost: (proto: object) => object | undefined) {
     const o = options ?? {};
     if (o === null || typeof o !== 'object') throw new TypeError(`@vigil/logging: ${framework}Logging options must be an object`);
     if (o.logger !== undefined && (o.logger === null || typeof (o.logger as Logger).child !== 'function' || typeof (o.logger as Logger).info !== 'function')) {
@@ -118,6 +151,8 @@ export class AccessLog {
     this.responseHeaders = headerNames(o.responseHeaders, 'responseHeaders');
     this.logQuiet = o.logQuiet === true;
     this.maxPathLength = maxPathLength;
+    this.exchangeOf = exchangeOf;
+    this.accessorHost = accessorHost;
 
     const childOptions: pino.ChildLoggerOptions = {};
     if (o.serializers !== undefined) childOptions.serializers = o.serializers;
@@ -179,20 +214,28 @@ export class AccessLog {
     if (!res.headersSent && res.getHeader('x-request-id') === previous) res.setHeader('x-request-id', id);
   }
 
-  /** A property descriptor for `req.log` / `ctx.log`: the child logger is made on first read. */
-  logDescriptor(exchangeOf: ExchangeOf): PropertyDescriptor {
-    const base = this.logger;
-    return {
-      configurable: true,
-      enumerable: false,
-      get(this: object): Logger {
-        const ex = exchangeOf(this);
-        return ex === undefined ? base : requestLogger(base, ex);
-      },
-      set(this: object, value: unknown): void {
-        Object.defineProperty(this, 'log', { value, writable: true, configurable: true, enumerable: true });
-      },
-    };
+  /** `req.log` / `ctx.log` for a request this access log saw: the request's child logger, made on first read. */
+  requestLog(holder: object): Logger {
+    const ex = this.exchangeOf(holder);
+    return ex === undefined ? this.logger : requestLogger(this.logger, ex);
+  }
+
+  /**
+   * Makes `holder.log` (Express `req`, Koa `ctx`) answer with the request's child logger. The
+   * getter lives on a prototype, installed once; per request only a reference to this access log
+   * is stored on the holder. Where no suitable prototype exists, the getter is defined on the
+   * holder itself.
+   */
+  attach(holder: object): void {
+    (holder as Symbolic)[kAccessLog] = this;
+    const proto = Object.getPrototypeOf(holder) as object | null;
+    if (proto === this.lastProto) return;
+    const host = proto === null ? undefined : this.accessorHost(proto);
+    if (host !== undefined && installLogAccessor(host)) {
+      this.lastProto = proto as object;
+      return;
+    }
+    Object.defineProperty(holder, 'log', LOG_ACCESSOR);
   }
 
   private level(ex: Exchange): AccessLevel {

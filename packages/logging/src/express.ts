@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { observeExpress, runInExchange, type Exchange } from '@vigil/core';
 import { AccessLog } from './access-log';
@@ -17,6 +18,21 @@ declare global {
 function exchangeOfRequest(req: object): Exchange | undefined {
   const r = req as Request;
   return r.res === undefined ? undefined : observeExpress(r, r.res);
+}
+
+/**
+ * Where `req.log` lives: Express's shared request prototype (the one right above
+ * `IncomingMessage.prototype`), so requests keep it when they enter a mounted sub-app, whose
+ * `app.request` inherits from it. Never `IncomingMessage.prototype` itself.
+ */
+function expressRequestPrototype(proto: object): object | undefined {
+  let host = proto;
+  for (let depth = 0; depth < 8; depth++) {
+    const up = Object.getPrototypeOf(host) as object | null;
+    if (up === null || up === IncomingMessage.prototype || up === Object.prototype) break;
+    host = up;
+  }
+  return host === IncomingMessage.prototype ? undefined : host;
 }
 
 /**
@@ -42,12 +58,11 @@ function exchangeOfRequest(req: object): Exchange | undefined {
  * ```
  */
 export function expressLogging(options?: LoggingOptions): RequestHandler {
-  const access = new AccessLog(options, 'express');
-  const descriptor = access.logDescriptor(exchangeOfRequest);
+  const access = new AccessLog(options, 'express', exchangeOfRequest, expressRequestPrototype);
   return function vigilLogging(req: Request, res: Response, next: NextFunction): void {
     const ex = observeExpress(req, res);
     access.begin(ex);
-    Object.defineProperty(req, 'log', descriptor);
+    access.attach(req);
     runInExchange(ex, next);
   };
 }

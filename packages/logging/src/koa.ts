@@ -15,6 +15,11 @@ function exchangeOfContext(ctx: object): Exchange | undefined {
   return observeKoa(ctx as Context);
 }
 
+/** Where `ctx.log` lives: the app's `app.context`, the prototype of every context it makes. */
+function appContext(proto: object): object {
+  return proto;
+}
+
 /**
  * Koa middleware: exactly one access line per request when it completes (method, route template
  * from `@koa/router`, masked path, status, duration, bytes, request and trace ids, outcome;
@@ -39,12 +44,11 @@ function exchangeOfContext(ctx: object): Exchange | undefined {
  * ```
  */
 export function koaLogging(options?: LoggingOptions): Middleware {
-  const access = new AccessLog(options, 'koa');
-  const descriptor = access.logDescriptor(exchangeOfContext);
+  const access = new AccessLog(options, 'koa', exchangeOfContext, appContext);
   return async function vigilLogging(ctx: Context, next: Next): Promise<void> {
     const ex = observeKoa(ctx);
     access.begin(ex);
-    Object.defineProperty(ctx, 'log', descriptor);
+    access.attach(ctx);
     await runKoaDownstream(ex, next);
   };
 }

@@ -189,6 +189,33 @@ describe('expressLogging', () => {
     }
   });
 
+  it('keeps req.log in mounted sub-apps and lets other code assign req.log', async () => {
+    const out = new Collector();
+    const logger = createLogger({ service: 'orders', destination: out });
+    const app = express();
+    app.use(expressLogging({ logger }));
+    const shop = express();
+    shop.get('/items/:id', (req, res) => {
+      req.log.info({ item: req.params.id }, 'in sub-app');
+      res.send('i');
+    });
+    app.use('/shop', shop);
+    app.get('/assigned', (req, res) => {
+      const mine = { info: () => undefined } as unknown as typeof req.log;
+      req.log = mine;
+      res.send(req.log === mine ? 'kept' : 'lost');
+    });
+    const res = await request(app).get('/shop/items/3');
+    await until(() => out.records().some((r) => r.message === 'in sub-app'));
+    expect(out.records().find((r) => r.message === 'in sub-app')).toMatchObject({ request_id: res.headers['x-request-id'], item: '3' });
+    expect((await request(app).get('/assigned')).text).toBe('kept');
+    const plain = express();
+    plain.get('/', (req, res) => {
+      res.send(String(req.log));
+    });
+    expect((await request(plain).get('/')).text).toBe('undefined');
+  });
+
   it('skips ignored paths, which still get a request id, and quiet exchanges', async () => {
     const { app, out } = appWith({ ignorePaths: ['/healthz'], autoLogging: { ignore: (req) => req.url === '/bad' } });
     const health = await request(app).get('/healthz');

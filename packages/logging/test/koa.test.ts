@@ -133,6 +133,24 @@ describe('koaLogging', () => {
     }
   });
 
+  it('gives ctx.log the request child even when app.context.log is the app logger', async () => {
+    const out = new Collector();
+    const logger = createLogger({ service: 'orders', destination: out });
+    const app = new Koa();
+    (app.context as unknown as { log: unknown }).log = logger;
+    app.use(koaLogging({ logger }));
+    app.use(async (ctx) => {
+      await sleep(1);
+      ctx.log.info('hello');
+      ctx.body = 'ok';
+    });
+    const res = await request(http.createServer(app.callback())).get('/');
+    await until(() => out.records().some((r) => r.message === 'hello'));
+    const line = out.text().split('\n').find((l) => l.includes('"hello"')) ?? '';
+    expect(JSON.parse(line).request_id).toBe(res.headers['x-request-id']);
+    expect(line.split('"request_id"').length).toBe(2);
+  });
+
   it('skips ignored paths (which still get an id) and quiet exchanges', async () => {
     const { server, out } = appWith({ ignorePaths: ['/users/1'] });
     const s = server();
