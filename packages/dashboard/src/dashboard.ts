@@ -133,6 +133,7 @@ export class DashboardEngine {
   /** Opens a Server-Sent Events stream: the 15-minute history first, then one `tick` event a second. */
   openStream(req: IncomingMessage, res: ServerResponse): void {
     const sampler = this.sampler as Sampler;
+    if (res.destroyed || res.writableEnded) return; // the client left while `authorize` ran
     if (this.streams >= this.maxClients) {
       const r = text(503, 'Too many dashboard streams', { 'retry-after': '5' });
       res.writeHead(r.status, r.headers).end(r.body);

@@ -50,6 +50,6 @@ export function expressDashboard(options: DashboardOptions = {}): RequestHandler
       const reply = engine.reply(sub, req.method, base === '/' ? '' : base, req.headers['if-none-match']);
       if (reply === undefined) engine.openStream(req, res);
       else send(res, req.method, reply);
-    }, next);
+    }).catch(next);
   };
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import express from 'express';
 import request from 'supertest';
 import {
@@ -133,6 +134,25 @@ describe('expressDashboard', () => {
       const second = await readEvents(`${url}/one/events`, 1).catch((e: Error) => e);
       expect((second as { status: number }).status).toBe(503);
       await first;
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('does not count a stream whose client left while authorize ran', async () => {
+    const { server, url } = await listen(appWith({ path: '/slow-auth', maxClients: 1, authorize: () => new Promise((r) => setTimeout(() => r(true), 300)) }));
+    try {
+      await new Promise<void>((resolve) => {
+        const req = http.get(`${url}/slow-auth/events`);
+        req.on('error', () => resolve());
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 50);
+      });
+      await new Promise((r) => setTimeout(r, 600));
+      const { status } = await readEvents(`${url}/slow-auth/events`, 2);
+      expect(status).toBe(200);
     } finally {
       await close(server);
     }
