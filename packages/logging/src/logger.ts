@@ -69,8 +69,9 @@ function defaultLevel(): string {
  * `req`, `res` and `headers` fields are written with secrets masked. Warn and error lines are also
  * kept in the core's `recentEvents.logs` ring for the dashboard.
  *
- * `logger.flush(cb)` also flushes the transports (bounded by `flushTimeoutMs`), so a graceful
- * shutdown can wait for it.
+ * `logger.flush()` also flushes the transports (bounded by `flushTimeoutMs`) and returns a promise
+ * (it still takes pino's callback), so a graceful shutdown can wait for it:
+ * `gracefulShutdown(server, health, { onShutdown: [() => logger.flush()] })`.
  *
  * @example
  * ```ts
@@ -139,6 +140,16 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   );
   const format: VigilFormat = { plain: options.redact === undefined && options.serializers === undefined, destination, root: logger };
   (logger as unknown as Record<symbol, unknown>)[kVigilFormat] = format;
+  // pino's flush takes a callback; this one also returns a promise, so `onShutdown: () => logger.flush()` waits
+  const pinoFlush = logger.flush;
+  logger.flush = function flush(cb?: (err?: Error) => void): Promise<void> {
+    return new Promise<void>((resolve) => {
+      pinoFlush.call(logger, (err?: Error) => {
+        if (typeof cb === 'function') cb(err);
+        resolve();
+      });
+    });
+  } as unknown as Logger['flush'];
   noteLogger(service, transports);
   return logger;
 }
