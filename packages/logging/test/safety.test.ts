@@ -123,6 +123,9 @@ const HOSTILE_IDS = [
   'tab\there',
 ];
 
+/** Query values that decode to control characters, line separators and forged JSON. */
+const HOSTILE_QUERIES = ['%1B%5B31mred%1B%5B0m', '%0A%7B%22level%22%3A%22fatal%22%7D', '%E2%80%A8%E2%80%A9', '%00%07%08', '%0D%0Ax-injected%3A%201'];
+
 const HOSTILE_PATHS = [
   '/echo/%0A%7B%22level%22%3A%22fatal%22%7D',
   '/echo/"quoted"?q="}{"',
@@ -138,7 +141,12 @@ async function serveAndHammer(server: http.Server, out: Collector): Promise<numb
   let answered = 0;
   try {
     for (const id of HOSTILE_IDS) {
-      const reply = await rawRequest(port, `GET /echo/1?m=${encodeURIComponent(id)} HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n`);
+      const query = id.length < 1000 ? `?m=${encodeURIComponent(id)}` : '';
+      const reply = await rawRequest(port, `GET /echo/1${query} HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n`);
+      if (reply.startsWith('HTTP/1.1 200')) answered++;
+    }
+    for (const q of HOSTILE_QUERIES) {
+      const reply = await rawRequest(port, `GET /echo/q?m=${q} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
       if (reply.startsWith('HTTP/1.1 200')) answered++;
     }
     for (const path of HOSTILE_PATHS) {
@@ -170,6 +178,11 @@ function assertOneObjectPerLine(out: Collector, answered: number): void {
     expect(HOSTILE_IDS).not.toContain(a.request_id);
   }
   expect(text).not.toContain('\u001b');
+  expect(text).not.toContain('\r');
+  // the application lines got the decoded hostile values, escaped
+  const logged = out.records().map((r) => r.m).filter((m) => typeof m === 'string');
+  expect(logged).toContain('\u001b[31mred\u001b[0m');
+  expect(logged).toContain('\n{"level":"fatal"}');
 }
 
 describe('hostile request ids and URLs', () => {
@@ -183,7 +196,7 @@ describe('hostile request ids and URLs', () => {
       res.send('ok');
     });
     const answered = await serveAndHammer(http.createServer(app), out);
-    expect(answered).toBeGreaterThanOrEqual(8);
+    expect(answered).toBeGreaterThanOrEqual(14);
     assertOneObjectPerLine(out, answered);
   });
 
@@ -197,7 +210,7 @@ describe('hostile request ids and URLs', () => {
       ctx.body = 'ok';
     });
     const answered = await serveAndHammer(http.createServer(app.callback()), out);
-    expect(answered).toBeGreaterThanOrEqual(8);
+    expect(answered).toBeGreaterThanOrEqual(14);
     assertOneObjectPerLine(out, answered);
   });
 
