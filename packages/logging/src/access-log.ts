@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import pino, { type Logger } from 'pino';
 import { isValidRequestId, reportError, type Exchange } from '@vigil/core';
+import type { LogDestination } from './log-destination';
 import { createLogger, kNoMixin, requestLogger, vigilFormat } from './logger';
 import { accessCounters, ensureRegistered } from './package-info';
 import { maskHeaders, maskUrl, serializeError } from './secrets';
@@ -92,7 +93,7 @@ export class AccessLog {
   /** Registered with `ex.onEnd` for each request that gets an access line. */
   readonly sink: (ex: Exchange) => void;
   private readonly accessLogger: Logger;
-  private readonly fastDestination: { write(line: string): void } | undefined;
+  private readonly fastDestination: LogDestination | undefined;
   private readonly enabled: boolean;
   private readonly ignore: ((req: IncomingMessage) => boolean) | undefined;
   private readonly ignorePaths: Set<string> | undefined;
@@ -165,7 +166,7 @@ export class AccessLog {
   }
 
   /** The logger's own destination when access lines may be written straight to it. */
-  private pickFastDestination(o: LoggingOptions): { write(line: string): void } | undefined {
+  private pickFastDestination(o: LoggingOptions): LogDestination | undefined {
     if (o.serializers !== undefined || o.redact !== undefined || o.customProps !== undefined) return undefined;
     const format = vigilFormat(this.logger);
     if (format === undefined || !format.plain) return undefined;
@@ -280,7 +281,12 @@ export class AccessLog {
     const message = this.message(ex, route);
     const fast = this.fastDestination;
     if (fast !== undefined) {
-      fast.write(this.line(ex, level, route, message));
+      const endEpochMs = ex.startEpochMs + ex.durationMs;
+      const event =
+        level === 'warn' || level === 'error' || level === 'fatal'
+          ? { timeEpochMs: endEpochMs, level, message, requestId: ex.requestId, traceId: ex.traceId === '' ? undefined : ex.traceId }
+          : undefined;
+      fast.writeKnown(this.line(ex, level, route, message, endEpochMs), event);
       return;
     }
     const fields: Record<string, unknown> = {
@@ -315,8 +321,8 @@ export class AccessLog {
   }
 
   /** The access line as one string, in the same shape pino writes for `createLogger` loggers. */
-  private line(ex: Exchange, level: string, route: string, message: string): string {
-    const time = new Date(ex.startEpochMs + ex.durationMs).toISOString();
+  private line(ex: Exchange, level: string, route: string, message: string, endEpochMs: number): string {
+    const time = new Date(endEpochMs).toISOString();
     const chindings = (this.logger as unknown as Symbolic)[chindingsSym] as string;
     let line = `{"level":"${level}","timestamp":"${time}"${chindings},"method":"${ex.method}","route":${JSON.stringify(route)},"path":${JSON.stringify(this.path(ex))},"status":${ex.status},"duration_ms":${Math.round(ex.durationMs * 1000) / 1000},"request_bytes":${ex.requestBytes},"response_bytes":${ex.responseBytes},"outcome":"${ex.outcome}","request_id":${JSON.stringify(ex.requestId)}`;
     if (ex.traceId !== '') line += `,"trace_id":${JSON.stringify(ex.traceId)},"span_id":${JSON.stringify(ex.spanId)}`;

@@ -133,7 +133,9 @@ export class BatchShipper implements LogTransport {
     if (this.settled >= target) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.waiters.push({ target, resolve });
+      // someone waits now: a pending retry must keep the process alive
       if (this.retryTimer === undefined) this.pump(true);
+      else this.retryTimer.ref();
     });
   }
 

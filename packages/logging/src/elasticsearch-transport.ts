@@ -4,6 +4,7 @@ import { noteTransport } from './package-info';
 import type { ElasticsearchTransportOptions, LogTransport } from './types';
 
 const TIMESTAMP_KEY = '"timestamp":"';
+const BULK_FILTER = ['errors', 'items.*.status', 'items.*.error'];
 const ISO_LENGTH = 24; // 2026-11-25T10:00:00.000Z
 
 /** `true` for a status worth retrying: throttled, timed out or a server-side failure. */
@@ -141,7 +142,8 @@ export function elasticsearchTransport(options: ElasticsearchTransportOptions): 
     let response: { errors?: boolean; items?: BulkItem[] };
     try {
       // the body is already NDJSON: the client sends a string as it is
-      const params = pipeline === undefined ? { operations: body as never } : { operations: body as never, pipeline };
+      // filter_path keeps the answer small: only what decides success, retry or rejection per item
+      const params = { operations: body as never, filter_path: BULK_FILTER, ...(pipeline === undefined ? {} : { pipeline }) };
       response = (await client.bulk(params, requestOptions)) as unknown as { errors?: boolean; items?: BulkItem[] };
     } catch (error) {
       if (error instanceof errors.ResponseError) {

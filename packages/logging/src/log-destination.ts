@@ -1,5 +1,5 @@
 import type { DestinationStream } from 'pino';
-import { recentEvents, reportError } from '@vigil/core';
+import { recentEvents, reportError, type LogEvent } from '@vigil/core';
 import type { LogTransport } from './types';
 
 /** Every vigil line starts with this, then the level word. */
@@ -43,6 +43,23 @@ export class LogDestination implements DestinationStream {
       const c = line.charCodeAt(AT);
       if ((c === W || c === E || c === F) && line.startsWith(LEVEL_PREFIX)) keepRecentLine(line);
     }
+  }
+
+  /**
+   * Writes a line whose level the caller already knows (the access line), keeping `event` in the
+   * recent-events ring without parsing the line.
+   */
+  writeKnown(line: string, event: LogEvent | undefined): void {
+    this.primary.write(line);
+    const transports = this.transports;
+    for (let i = 0; i < transports.length; i++) {
+      try {
+        transports[i].write(line);
+      } catch (error) {
+        reportError('logging.transport', error);
+      }
+    }
+    if (event !== undefined && this.keepRecent) recentEvents.logs.push(event);
   }
 
   /** Flushes the main destination and the transports; calls back when done or after `flushTimeoutMs`. */
