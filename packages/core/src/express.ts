@@ -3,9 +3,15 @@ import { attachExchange, existingExchange, type ExchangeRecord } from './exchang
 import { expressRouteTemplate } from './express-route';
 import type { Exchange } from './types';
 
+interface ExpressLayerLike {
+  handle?: { length?: number };
+}
+
 interface ExpressAppLike {
   parent?: ExpressAppLike;
   use?: (fn: (err: unknown, req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void) => unknown;
+  _router?: { stack?: ExpressLayerLike[] };
+  router?: { stack?: ExpressLayerLike[] };
 }
 
 const appsWithErrorCapture = new WeakSet<object>();
@@ -15,21 +21,37 @@ function resolveExpressRoute(ex: ExchangeRecord): string | undefined {
 }
 
 /**
- * Error-handling layer added once, at the end of the root app's stack on its first request: it
- * keeps the error that reached the end of the chain on the exchange, then passes it on unchanged.
+ * Error-handling layer added once to the root app on its first request: it keeps the error on the
+ * exchange, then passes it on unchanged.
  */
 function vigilCaptureError(err: unknown, _req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
   existingExchange(res)?.recordError(err);
   next(err);
 }
 
+/**
+ * Places the capture layer before the app's trailing error handlers (so an app that answers
+ * errors itself still has them recorded), or at the end when there are none. Only the trailing
+ * run is considered: it lies after every ordinary layer, so the layer running now keeps its index.
+ */
 function ensureErrorCapture(req: IncomingMessage): void {
   let app = (req as unknown as { app?: ExpressAppLike }).app;
   if (app === undefined) return;
   while (app.parent !== undefined) app = app.parent;
   if (appsWithErrorCapture.has(app)) return;
   appsWithErrorCapture.add(app);
-  if (typeof app.use === 'function') app.use(vigilCaptureError);
+  if (typeof app.use !== 'function') return;
+  app.use(vigilCaptureError);
+  // Express 4 keeps the router in `_router` (its `app.router` getter throws); Express 5 in `router`
+  const stack = (app._router ?? app.router)?.stack;
+  if (!Array.isArray(stack) || stack.length < 2) return;
+  const capture = stack[stack.length - 1];
+  let at = stack.length - 1;
+  while (at > 0 && stack[at - 1].handle?.length === 4) at--;
+  if (at < stack.length - 1) {
+    stack.pop();
+    stack.splice(at, 0, capture);
+  }
 }
 
 /**

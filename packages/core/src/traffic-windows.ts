@@ -125,6 +125,7 @@ export class TrafficWindows {
 }
 
 let shared: TrafficWindows | undefined;
+let sharedOptions = '';
 
 /**
  * The process-wide traffic windows, fed by every completed exchange. The first call creates them
@@ -141,7 +142,13 @@ export function trafficWindows(options?: TrafficWindowsOptions): TrafficWindows 
   if (shared === undefined) {
     const created = new TrafficWindows(options);
     shared = created;
+    sharedOptions = JSON.stringify(options ?? {});
     onExchangeEnd((ex) => created.recordExchange(ex));
+  } else if (options !== undefined && JSON.stringify(options) !== sharedOptions) {
+    process.emitWarning(
+      `vigil: trafficWindows() already exists with ${sharedOptions}; options ${JSON.stringify(options)} are ignored (set them in the first package created)`,
+      { code: 'VIGIL_WINDOWS_OPTIONS_IGNORED' },
+    );
   }
   return shared;
 }

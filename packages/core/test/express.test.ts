@@ -114,6 +114,19 @@ describe('observeExpress', () => {
     expect([b.outcome, b.error]).toEqual(['error', forwarded]);
   });
 
+  it('keeps the error when the app answers errors with its own trailing error handler', async () => {
+    const { app, ended } = observedApp();
+    const failure = new Error('payment failed');
+    app.get('/pay', async () => { throw failure; });
+    app.use((_e: Error, _req: Request, res: Response, _next: NextFunction) => { res.status(502).json({ error: 'upstream' }); });
+    const ex = await routeOf(app, ended, 'get', '/pay');
+    const again = await routeOf(app, ended, 'get', '/pay');
+    expect(ex.status).toBe(502);
+    expect(ex.outcome).toBe('error');
+    expect(ex.error).toBe(failure);
+    expect(again.error).toBe(failure);
+  });
+
   it('keeps errors seen by a user error handler that forwards them', async () => {
     const { app, ended } = observedApp();
     const err = Object.assign(new Error('teapot'), { status: 418 });
