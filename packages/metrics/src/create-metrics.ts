@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { CardinalityGuard, registerPackage, reportError, trafficWindows, type Exchange, type TrafficWindows } from '@vigil/core';
+import { CardinalityGuard, registeredPackage, registerPackage, reportError, trafficWindows, unregisterPackage, type Exchange, type PackageInfo, type TrafficWindows } from '@vigil/core';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { renderMetrics } from './exposition';
 import { registerHealthMetrics } from './health-metrics';
@@ -42,6 +42,7 @@ export class MetricsEngine implements Metrics {
   private readonly sweeper: NodeJS.Timeout | undefined;
   private timings: Histogram<'function' | 'outcome'> | undefined;
   private readonly timingNames = new CardinalityGuard({ limit: 200 });
+  private readonly announcement: PackageInfo;
   /** The end sink, made once and shared by every exchange. */
   readonly endSink: (ex: Exchange) => void;
 
@@ -119,11 +120,12 @@ export class MetricsEngine implements Metrics {
     }
     this.endSink = (ex) => this.end(ex);
     lastEngine = this;
-    registerPackage({
+    this.announcement = {
       name: 'metrics',
       version: VERSION,
       snapshot: () => ({ series: this.store.size, inFlight: this.inFlight, dropped: this.store.dropped, names: this.names }),
-    });
+    };
+    registerPackage(this.announcement);
   }
 
   private register(metric: object): void {
@@ -249,6 +251,7 @@ export class MetricsEngine implements Metrics {
     for (const name of this.registered) this.registry.removeSingleMetric(name);
     this.registered.length = 0;
     if (lastEngine === this) lastEngine = undefined;
+    if (registeredPackage('metrics') === this.announcement) unregisterPackage('metrics');
   }
 }
 

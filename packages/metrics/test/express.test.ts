@@ -226,6 +226,48 @@ describe('expressMetrics', () => {
     local.close();
   });
 
+  it('adds extra labels from the exchange, each capped, and a throwing label function never hurts the request', async () => {
+    const local = createMetrics({
+      defaultMetrics: false,
+      extraLabelLimit: 2,
+      extraLabels: {
+        tenant: (ex) => ex?.header('x-tenant'),
+        plan: (ex) => {
+          if (ex?.header('x-tenant') === 'evil') throw new Error('label function failed');
+          return 'pro';
+        },
+      },
+    });
+    const app2 = buildApp(local);
+    for (const tenant of ['acme', 'globex', 'initech', 'umbrella', 'evil']) await request(app2).get('/users/1').set('x-tenant', tenant).expect(200);
+    const { text } = await request(app2).get('/metrics').expect(200);
+    expect(sample(text, 'http_requests_total', { route: '/users/:id', tenant: 'acme', plan: 'pro' })).toBe(1);
+    expect(sample(text, 'http_requests_total', { tenant: 'globex' })).toBe(1);
+    expect(sampleSum(text, 'http_requests_total', { tenant: 'other' })).toBe(3);
+    expect(text).not.toContain('initech');
+    expect(sample(text, 'http_requests_total', { tenant: 'other', plan: '' })).toBe(1);
+    expect(promtoolCheck(text)).toEqual({ status: 0, output: '' });
+    local.close();
+  });
+
+  it('leaves quiet probes out with includeQuiet: false', async () => {
+    const local = createMetrics({ defaultMetrics: false, includeQuiet: false });
+    const app2 = express();
+    app2.use(expressMetrics({ metrics: local }));
+    app2.get('/healthz', (_req, res) => {
+      const ex = currentExchange();
+      if (ex !== undefined) ex.quiet = true;
+      res.send('ok');
+    });
+    app2.get('/users/:id', (_req, res) => res.send('user'));
+    await request(app2).get('/healthz').expect(200);
+    await request(app2).get('/users/1').expect(200);
+    const { text } = await request(app2).get('/metrics').expect(200);
+    expect(sample(text, 'http_requests_total', { route: '/healthz' })).toBeUndefined();
+    expect(sample(text, 'http_requests_total', { route: '/users/:id' })).toBe(1);
+    local.close();
+  });
+
   it('throws a TypeError at the factory for bad options', () => {
     expect(() => expressMetrics({ extraLabels: { 'bad-name': () => 'x' } })).toThrow(TypeError);
     expect(() => expressMetrics({ extraLabels: { __reserved: () => 'x' } })).toThrow(/invalid label name/);
