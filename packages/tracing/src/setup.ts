@@ -30,6 +30,9 @@ import { VigilSpanProcessor } from './span-processor';
 import type { TracingExporter, TracingHandle, TracingOptions, TracingPropagatorName, TracingSampler, TracingStats } from './types';
 import { setLocalTraceIdsRandom, W3CTraceContextPropagator } from './w3c-trace-context';
 
+/** At most one trace summary per this many ms (errors always). */
+const DEFAULT_SUMMARY_INTERVAL_MS = 50;
+
 const PROPAGATOR_NAMES: ReadonlySet<string> = new Set(['tracecontext', 'baggage', 'b3', 'b3multi']);
 
 function fail(message: string): never {
@@ -109,8 +112,14 @@ function validate(options: TracingOptions): void {
   }
   const http = options.instrumentHttp;
   if (http !== undefined && typeof http !== 'boolean' && http !== 'outgoing' && http !== 'all') fail(`instrumentHttp must be a boolean, 'outgoing' or 'all'`);
-  for (const key of ['instrumentFetch', 'simpleProcessor', 'randomTraceIdFlag', 'traceSummaries'] as const) {
+  for (const key of ['instrumentFetch', 'simpleProcessor', 'randomTraceIdFlag'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') fail(`${key} must be a boolean`);
+  }
+  const summaries = options.traceSummaries;
+  if (summaries !== undefined && typeof summaries !== 'boolean') {
+    if (summaries === null || typeof summaries !== 'object') fail('traceSummaries must be a boolean or { intervalMs }');
+    const ms = summaries.intervalMs;
+    if (ms !== undefined && !(typeof ms === 'number' && ms >= 0 && Number.isFinite(ms))) fail(`traceSummaries.intervalMs must be a number ≥ 0, got ${String(ms)}`);
   }
   if (options.batch !== undefined) {
     if (options.batch === null || typeof options.batch !== 'object') fail('batch must be an object');
@@ -178,7 +187,8 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   }
   const processors: SpanProcessor[] = [];
   const summaries = options.traceSummaries ?? true;
-  if (exporting !== undefined || summaries) processors.push(new VigilSpanProcessor(exporting ?? noopProcessor, summaries));
+  const summaryIntervalMs = typeof summaries === 'object' ? (summaries.intervalMs ?? DEFAULT_SUMMARY_INTERVAL_MS) : DEFAULT_SUMMARY_INTERVAL_MS;
+  if (exporting !== undefined || summaries !== false) processors.push(new VigilSpanProcessor(exporting ?? noopProcessor, summaries !== false, summaryIntervalMs));
   if (options.spanProcessors !== undefined) processors.push(...options.spanProcessors);
 
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors, ...(sampler === undefined ? {} : { sampler }) });
@@ -209,7 +219,7 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
     instrumentation.setTracerProvider(provider);
     instrumentation.enable();
   }
-  if (httpMode !== false) patchLoadedHttpModules(instrumentations[0]);
+  const unpatchHttp = httpMode !== false ? patchLoadedHttpModules(instrumentations[0]) : undefined;
 
   const memory = exporter instanceof InMemorySpanExporter ? exporter : undefined;
   const describe = {
@@ -226,6 +236,7 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
     if (!globalsActive) return;
     globalsActive = false;
     for (const instrumentation of instrumentations) instrumentation.disable();
+    unpatchHttp?.();
     setContextBackend(undefined);
     setTraceIdsReader(undefined);
     setActiveTracer(undefined);
@@ -260,18 +271,28 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
  * instrumentation-http patches `http`/`https` through a require hook, when they are next
  * required. An app usually loaded them (through express or koa) before calling `setupTracing`,
  * and some module systems (jest's) never reach the hook: so the already-loaded core modules are
- * patched here directly, once (instrumentation-http guards against a second patch, and
- * `disable()` unpatches them).
+ * patched here directly (instrumentation-http guards against a second patch). Returns a function
+ * that removes these patches (the instrumentation's own `disable()` does not know about them).
  */
-function patchLoadedHttpModules(instrumentation: InstrumentationBase): void {
+function patchLoadedHttpModules(instrumentation: InstrumentationBase): () => void {
+  const patched: Array<{ unpatch: (exports: unknown) => void; exports: unknown }> = [];
   for (const definition of instrumentation.getModuleDefinitions()) {
-    if (definition.moduleExports !== undefined || typeof definition.patch !== 'function') continue;
+    if (typeof definition.patch !== 'function') continue;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const exports: unknown = definition.name === 'https' ? require('https') : definition.name === 'http' ? require('http') : undefined;
-    if (exports === undefined || definition.moduleExports !== undefined) continue;
-    definition.moduleExports = exports;
+    if (exports === undefined) continue;
     definition.patch(exports);
+    if (typeof definition.unpatch === 'function') patched.push({ unpatch: definition.unpatch.bind(definition), exports });
   }
+  return () => {
+    for (const { unpatch, exports } of patched) {
+      try {
+        unpatch(exports);
+      } catch (error) {
+        reportError('tracing.shutdown', error);
+      }
+    }
+  };
 }
 
 const noopProcessor: SpanProcessor = {

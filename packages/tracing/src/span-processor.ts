@@ -58,13 +58,22 @@ interface PendingTrace {
 export class VigilSpanProcessor implements SpanProcessor {
   private readonly pending = new Map<string, PendingTrace>();
 
+  private nextSummaryMs = 0;
+
+  /**
+   * @param exporting the processor that exports (batch or simple)
+   * @param summaries whether to collect trace summaries at all
+   * @param intervalMs at most one trace is collected per interval (errors are always summarised,
+   *   with their root span at least), so summaries cost nothing for most requests under load
+   */
   constructor(
     private readonly exporting: SpanProcessor,
     private readonly summaries: boolean,
+    private readonly intervalMs: number,
   ) {}
 
   onStart(span: Span, parentContext: Context): void {
-    if (this.summaries && span.isRecording() && isLocalRootServer(span)) {
+    if (this.summaries && span.isRecording() && isLocalRootServer(span) && this.admit(span)) {
       if (this.pending.size >= MAX_PENDING_TRACES) {
         const oldest = this.pending.keys().next().value;
         if (oldest !== undefined) this.pending.delete(oldest);
@@ -75,13 +84,25 @@ export class VigilSpanProcessor implements SpanProcessor {
     this.exporting.onStart(span, parentContext);
   }
 
+  private admit(span: ReadableSpan): boolean {
+    if (this.intervalMs <= 0) return true;
+    const startMs = span.startTime[0] * 1000 + span.startTime[1] / 1e6;
+    if (startMs < this.nextSummaryMs) return false;
+    this.nextSummaryMs = startMs + this.intervalMs;
+    return true;
+  }
+
   onEnd(span: ReadableSpan): void {
     const dropped = isDropped(span);
     if (!dropped) this.exporting.onEnd(span);
     if (!this.summaries) return;
     const sc = span.spanContext();
     const collected = this.pending.get(sc.traceId);
-    if (collected === undefined) return;
+    if (collected === undefined) {
+      // not collected (over the rate): an error still gets a summary of its root span
+      if (!dropped && span.status.code === SpanStatusCode.ERROR && isLocalRootServer(span)) recentEvents.traces.push(summarise(span, []));
+      return;
+    }
     if (sc.spanId === collected.rootSpanId) {
       this.pending.delete(sc.traceId);
       if (!dropped) recentEvents.traces.push(summarise(span, collected.spans));

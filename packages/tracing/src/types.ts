@@ -90,8 +90,12 @@ export interface TracingOptions {
   spanProcessors?: SpanProcessor[];
   /** Set the W3C Level 2 random-trace-id flag (`02`) on traces this process starts (default `true`: ids are random). */
   randomTraceIdFlag?: boolean;
-  /** Summaries of finished local traces kept for the dashboard (`recentEvents.traces`, default `true`). */
-  traceSummaries?: boolean;
+  /**
+   * Summaries of finished local traces kept for the dashboard (`recentEvents.traces`, default
+   * `true`): at most one trace per `intervalMs` (default 50) is collected with all its spans, and
+   * every failed request gets at least a summary of its root span.
+   */
+  traceSummaries?: boolean | { intervalMs?: number };
 }
 
 /**

@@ -14,7 +14,7 @@ describe('expressTracing', () => {
   let seenByDownstream: Record<string, string | undefined> = {};
 
   beforeAll(async () => {
-    tracing = setupTracing({ serviceName: 'orders', serviceVersion: '1.2.3', exporter: 'memory' });
+    tracing = setupTracing({ serviceName: 'orders', serviceVersion: '1.2.3', exporter: 'memory', traceSummaries: { intervalMs: 0 } });
     const b = express();
     b.use(expressTracing());
     b.get('/stock/:sku', (req, res) => {

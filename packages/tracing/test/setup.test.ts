@@ -1,6 +1,6 @@
 import express from 'express';
 import { SpanStatusCode } from '@opentelemetry/api';
-import { currentExchange } from '@vigil/core';
+import { currentExchange, recentEvents } from '@vigil/core';
 import { expressTracing, setupTracing } from '@vigil/tracing';
 import { close, httpGet, kindName, listen, untraced, waitFor } from './helpers';
 
@@ -13,6 +13,7 @@ describe('setupTracing', () => {
     [{ propagators: ['w3c' as never] }, /propagators/],
     [{ instrumentHttp: 'incoming' as never }, /instrumentHttp/],
     [{ batch: { maxQueueSize: 0 } }, /batch.maxQueueSize/],
+    [{ traceSummaries: { intervalMs: -1 } }, /traceSummaries.intervalMs/],
   ])('rejects bad options with a precise TypeError (%p)', (options, message) => {
     expect(() => setupTracing(options)).toThrow(TypeError);
     expect(() => setupTracing(options)).toThrow(message);
@@ -60,6 +61,30 @@ describe('setupTracing', () => {
     try {
       const res = await untraced(() => httpGet(`${url}/x`, { 'x-b3-traceid': '80f198ee56343ba864fe8b2a57d3eff7', 'x-b3-spanid': 'e457b5a2e4d86bd1', 'x-b3-sampled': '1' }));
       expect(JSON.parse(res.body).traceId).toBe('80f198ee56343ba864fe8b2a57d3eff7');
+    } finally {
+      await close(server);
+      await tracing.shutdown();
+    }
+  });
+
+  it('summarises at most one trace per interval, and every failed request', async () => {
+    const tracing = setupTracing({ serviceName: 'summaries', exporter: 'none', traceSummaries: { intervalMs: 60_000 } });
+    const app = express();
+    app.use(expressTracing());
+    app.get('/ok/:n', (_req, res) => res.send('ok'));
+    app.get('/fail', () => {
+      throw new Error('nope');
+    });
+    const { server, url } = await listen(app as never);
+    try {
+      recentEvents.traces.clear();
+      for (let i = 0; i < 3; i++) await untraced(() => httpGet(`${url}/ok/${i}`));
+      await untraced(() => httpGet(`${url}/fail`));
+      const names = await waitFor(() => (recentEvents.traces.length >= 2 ? recentEvents.traces.toArray().map((t) => t.name) : undefined));
+      expect(names).toEqual(['GET /ok/:n', 'GET /fail']);
+      const failed = recentEvents.traces.toArray()[1];
+      expect(failed).toMatchObject({ route: '/fail', status: 500, error: true });
+      expect(failed.spans).toHaveLength(1);
     } finally {
       await close(server);
       await tracing.shutdown();
