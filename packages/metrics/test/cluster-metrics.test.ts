@@ -71,6 +71,18 @@ describe('clusterMetrics', () => {
     expect(promtoolCheck(body)).toEqual({ status: 0, output: '' });
   }, 180000);
 
+  it('works when the primary sets up clusterMetrics after its workers are already serving', async () => {
+    await stopProcess(cluster?.proc.child);
+    cluster = startCluster({ WORKERS: '2', SILENT_WORKERS: '0', PRIMARY_LATE: '1' });
+    const { metricsPort, appPorts } = await cluster.ready;
+    const ports = Object.values(appPorts);
+    expect(ports).toHaveLength(2);
+    for (const port of ports) for (let i = 0; i < 4; i++) expect((await get(`http://127.0.0.1:${port}/users/${i}`, agent)).status).toBe(200);
+    const { body } = await get(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(sample(body, 'http_requests_total', { route: '/users/:id', status_code: '200' })).toBe(8);
+    expect(sampleSum(body, 'vigil_cluster_worker_up')).toBe(2);
+  }, 180000);
+
   it('throws a TypeError for bad options in the primary', async () => {
     await expect(clusterMetrics({ timeoutMs: 0 })).rejects.toThrow(TypeError);
     await expect(clusterMetrics({ port: 70000 })).rejects.toThrow(TypeError);
