@@ -274,6 +274,11 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
  * patched here directly (instrumentation-http guards against a second patch). Returns a function
  * that removes these patches (the instrumentation's own `disable()` does not know about them).
  */
+function isHttpModuleWrapped(exports: unknown): boolean {
+  const m = exports as { request?: { __wrapped?: boolean }; get?: { __wrapped?: boolean }; Server?: { prototype?: { emit?: { __wrapped?: boolean } } } };
+  return m.request?.__wrapped === true || m.get?.__wrapped === true || m.Server?.prototype?.emit?.__wrapped === true;
+}
+
 function patchLoadedHttpModules(instrumentation: InstrumentationBase): () => void {
   const patched: Array<{ unpatch: (exports: unknown) => void; exports: unknown }> = [];
   for (const definition of instrumentation.getModuleDefinitions()) {
@@ -286,6 +291,8 @@ function patchLoadedHttpModules(instrumentation: InstrumentationBase): () => voi
   }
   return () => {
     for (const { unpatch, exports } of patched) {
+      // the instrumentation's own disable() may already have removed them (when its hook ran)
+      if (!isHttpModuleWrapped(exports)) continue;
       try {
         unpatch(exports);
       } catch (error) {
