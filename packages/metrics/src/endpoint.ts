@@ -44,6 +44,17 @@ export function createEndpoint(scrape: (openMetrics: boolean) => Promise<Scrape>
   if (typeof useGzip !== 'boolean') fail('gzip must be a boolean');
   const openMetrics = options.openMetrics ?? true;
   if (typeof openMetrics !== 'boolean') fail('openMetrics must be a boolean');
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) fail(`timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
+
+  function withTimeout(work: Promise<Scrape>): Promise<Scrape> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`metrics collection took longer than ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+    });
+    return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+  }
 
   async function allowed(req: IncomingMessage): Promise<boolean> {
     if (expected !== undefined) {
@@ -70,7 +81,7 @@ export function createEndpoint(scrape: (openMetrics: boolean) => Promise<Scrape>
     }
     let result: Scrape;
     try {
-      result = await scrape(openMetrics && wantsOpenMetrics(req.headers.accept));
+      result = await withTimeout(scrape(openMetrics && wantsOpenMetrics(req.headers.accept)));
     } catch (error) {
       reportError('metrics.collect', error);
       return plain(500, 'metrics collection failed');

@@ -18,6 +18,8 @@ interface AnyMetric {
   type?: string;
 }
 
+const QUEUE_TIMEOUT_MS = 10_000;
+
 /** Scrapes run one at a time per registry: the content type is switched for the length of one. */
 const queues = new WeakMap<Registry, Promise<unknown>>();
 
@@ -78,10 +80,20 @@ export function renderMetrics(registry: Registry, openMetrics: boolean): Promise
     () => renderRegistry(registry, openMetrics),
     () => renderRegistry(registry, openMetrics),
   );
-  const settled = run.then(
-    () => undefined,
-    () => undefined,
-  );
+  // a collector that never settles must not hold every later scrape: the next one may start
+  // after QUEUE_TIMEOUT_MS whatever happened to this one
+  let timer: NodeJS.Timeout | undefined;
+  const settled = Promise.race([
+    run.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<undefined>((resolve) => {
+      const t = setTimeout(() => resolve(undefined), QUEUE_TIMEOUT_MS);
+      t.unref();
+      timer = t;
+    }),
+  ]).finally(() => clearTimeout(timer));
   queues.set(registry, settled);
   return run;
 }

@@ -20,13 +20,13 @@ function fail(message: string): never {
 export function setupMiddleware(options: MiddlewareOptions | undefined): MiddlewareSetup {
   if (options !== undefined && (options === null || typeof options !== 'object')) fail('options must be an object');
   const o = options ?? {};
-  const { metrics, exclude, path, authorize, bearerToken, gzip, openMetrics, ...engineOptions } = o;
+  const { metrics, exclude, path, authorize, bearerToken, gzip, openMetrics, timeoutMs, ...engineOptions } = o;
   if (metrics !== undefined && (metrics === null || typeof (metrics as { observe?: unknown }).observe !== 'function' || typeof (metrics as { scrape?: unknown }).scrape !== 'function')) {
     fail('metrics must be an engine made by createMetrics()');
   }
   if (exclude !== undefined && (!Array.isArray(exclude) || exclude.some((p) => typeof p !== 'string'))) fail('exclude must be an array of paths');
   const engine = (metrics ?? createMetrics(engineOptions)) as MetricsEngine;
-  const endpoint = createEndpoint((om) => engine.scrape(om), { path, authorize, bearerToken, gzip, openMetrics });
+  const endpoint = createEndpoint((om) => engine.scrape(om), { path, authorize, bearerToken, gzip, openMetrics, timeoutMs });
   const served = endpoint.path;
   const isEndpoint =
     served === false

@@ -197,6 +197,8 @@ export interface EndpointOptions {
   gzip?: boolean;
   /** Serve OpenMetrics when the scraper asks for it (default `true`). */
   openMetrics?: boolean;
+  /** A scrape whose collectors take longer than this answers 500, ms (default 10 000). */
+  timeoutMs?: number;
 }
 
 /**

@@ -200,6 +200,24 @@ describe('expressMetrics', () => {
     local.close();
   });
 
+  it('answers 500 when a collector hangs longer than timeoutMs', async () => {
+    const local = createMetrics({ defaultMetrics: false });
+    new Gauge({
+      name: 'hanging_gauge',
+      help: 'A gauge whose collect never settles.',
+      registers: [local.registry],
+      collect() {
+        return new Promise<void>(() => undefined);
+      },
+    });
+    const hanging = buildApp(local, { timeoutMs: 200 });
+    const res = await request(hanging).get('/metrics').expect(500);
+    expect(res.text).toBe('metrics collection failed\n');
+    await request(hanging).get('/users/1').expect(200);
+    expect(() => expressMetrics({ timeoutMs: 0 })).toThrow(TypeError);
+    local.close();
+  });
+
   it('protects the endpoint with a bearer token or an authorize hook', async () => {
     const local = createMetrics({ defaultMetrics: false });
     const guarded = buildApp(local, { bearerToken: 's3cret' });
