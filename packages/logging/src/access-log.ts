@@ -4,6 +4,7 @@ import { isValidRequestId, reportError, type Exchange } from '@vigil/core';
 import type { LogDestination } from './log-destination';
 import { createLogger, kNoMixin, requestLogger, vigilFormat } from './logger';
 import { accessCounters, ensureRegistered } from './package-info';
+import { isoTime, quote } from './json-text';
 import { maskHeaders, maskUrl, serializeError } from './secrets';
 import type { AccessLevel, LoggingOptions } from './types';
 
@@ -322,14 +323,13 @@ export class AccessLog {
 
   /** The access line as one string, in the same shape pino writes for `createLogger` loggers. */
   private line(ex: Exchange, level: string, route: string, message: string, endEpochMs: number): string {
-    const time = new Date(endEpochMs).toISOString();
     const chindings = (this.logger as unknown as Symbolic)[chindingsSym] as string;
-    let line = `{"level":"${level}","timestamp":"${time}"${chindings},"method":"${ex.method}","route":${JSON.stringify(route)},"path":${JSON.stringify(this.path(ex))},"status":${ex.status},"duration_ms":${Math.round(ex.durationMs * 1000) / 1000},"request_bytes":${ex.requestBytes},"response_bytes":${ex.responseBytes},"outcome":"${ex.outcome}","request_id":${JSON.stringify(ex.requestId)}`;
-    if (ex.traceId !== '') line += `,"trace_id":${JSON.stringify(ex.traceId)},"span_id":${JSON.stringify(ex.spanId)}`;
+    let line = `{"level":"${level}","timestamp":"${isoTime(endEpochMs)}"${chindings},"method":"${ex.method}","route":${quote(route)},"path":${quote(this.path(ex))},"status":${ex.status},"duration_ms":${Math.round(ex.durationMs * 1000) / 1000},"request_bytes":${ex.requestBytes},"response_bytes":${ex.responseBytes},"outcome":"${ex.outcome}","request_id":${quote(ex.requestId)}`;
+    if (ex.traceId !== '') line += `,"trace_id":${quote(ex.traceId)},"span_id":${quote(ex.spanId)}`;
     if (this.requestHeaders !== undefined) line += `,"request_headers":${safeJson(maskHeaders(ex.req.headers, this.requestHeaders))}`;
     if (this.responseHeaders !== undefined) line += `,"response_headers":${safeJson(maskHeaders(ex.res.getHeaders(), this.responseHeaders))}`;
     if (ex.error !== undefined) line += `,"err":${safeJson(serializeError(ex.error))}`;
-    return `${line},"message":${JSON.stringify(message)}}\n`;
+    return `${line},"message":${quote(message)}}\n`;
   }
 }
 
