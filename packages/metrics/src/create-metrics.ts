@@ -163,7 +163,8 @@ export class MetricsEngine implements Metrics {
     const route = ex.route;
     const status = ex.status;
     const series = this.extraCount === 0 ? this.store.series(method, route, status) : this.store.seriesWithExtras(method, route, status, this.extraValues(ex, undefined));
-    const traceId = ex.traceId;
+    // exemplars point at traces that were kept: sampled ones only
+    const traceId = (ex.traceFlags & 1) === 1 ? ex.traceId : '';
     const seconds = ex.durationMs / 1000;
     this.store.observe(series, seconds, ex.requestBytes, ex.responseBytes, ex.startTime + ex.durationMs, traceId, ex.spanId, traceId === '' ? 0 : ex.startEpochMs + ex.durationMs);
     const listeners = this.listeners;

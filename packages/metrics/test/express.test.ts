@@ -19,6 +19,7 @@ function buildApp(metrics: Metrics, extra?: Parameters<typeof expressMetrics>[0]
     if (ex !== undefined && req.headers['x-test-trace'] === '1') {
       ex.traceId = TRACE_ID;
       ex.spanId = '00f067aa0ba902b7';
+      ex.traceFlags = req.headers['x-test-unsampled'] === '1' ? 0 : 1;
     }
     next();
   });
@@ -123,6 +124,9 @@ describe('expressMetrics', () => {
   });
 
   it('serves OpenMetrics with trace-id exemplars when the scraper asks for it', async () => {
+    await request(app).get('/users/6').set('x-test-trace', '1').set('x-test-unsampled', '1').expect(200);
+    const unsampled = await request(app).get('/metrics').set('accept', 'application/openmetrics-text; version=1.0.0').expect(200);
+    expect(unsampled.text).not.toContain('trace_id=');
     await request(app).get('/users/5').set('x-test-trace', '1').expect(200);
     const res = await request(app).get('/metrics').set('accept', 'application/openmetrics-text; version=1.0.0').expect(200);
     expect(res.headers['content-type']).toContain('application/openmetrics-text');

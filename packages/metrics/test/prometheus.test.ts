@@ -35,6 +35,7 @@ describe('a real Prometheus scraping expressMetrics', () => {
       if (current !== undefined) {
         current.traceId = randomBytes(16).toString('hex');
         current.spanId = randomBytes(8).toString('hex');
+        current.traceFlags = 1;
       }
       next();
     });
