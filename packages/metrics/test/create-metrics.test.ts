@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setErrorHandler } from '@vigil/core';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { createMetrics, serveMetrics, timed } from '../src/index';
 import { get, promtoolCheck, sample } from './helpers';
 
@@ -146,6 +146,27 @@ describe('serveMetrics', () => {
     } finally {
       await server.close();
       metrics.close();
+    }
+  });
+
+  it('serves any prom-client registry, gzip and OpenMetrics included, HEAD without a body', async () => {
+    const registry = new Registry();
+    const jobs = new Counter({ name: 'jobs_done_total', help: 'Jobs done.', registers: [registry] });
+    jobs.inc(3);
+    const server = await serveMetrics({ registry, port: 0, host: '127.0.0.1', path: '/prom' });
+    try {
+      const plain = await get(server.url);
+      expect(sample(plain.body, 'jobs_done_total')).toBe(3);
+      const om = await get(server.url, undefined, { accept: 'application/openmetrics-text; version=1.0.0' });
+      expect(om.headers['content-type']).toContain('openmetrics');
+      expect(om.body).toContain('# TYPE jobs_done counter');
+      expect(sample(om.body, 'jobs_done_total')).toBe(3);
+      // the registry keeps its counter name for the next plain scrape
+      expect((await get(server.url)).body).toContain('# TYPE jobs_done_total counter');
+      const gz = await get(server.url, undefined, { 'accept-encoding': 'gzip' });
+      expect(gz.headers['content-encoding']).toBe('gzip');
+    } finally {
+      await server.close();
     }
   });
 
