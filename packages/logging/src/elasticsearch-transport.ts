@@ -1,4 +1,14 @@
-import { Client, errors } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
+
+type ElasticModule = typeof import('@elastic/elasticsearch');
+let elastic: ElasticModule | undefined;
+
+/** The client library, loaded on first use: importing @vigil/logging does not load it. */
+function elasticsearch(): ElasticModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  elastic ??= require('@elastic/elasticsearch') as ElasticModule;
+  return elastic;
+}
 import { BatchShipper, normaliseBatchOptions, RetryableError, type DeliveryResult } from './batch-shipper';
 import { noteTransport } from './package-info';
 import type { ElasticsearchTransportOptions, LogTransport } from './types';
@@ -64,6 +74,7 @@ function validIndexPrefix(value: string): boolean {
 }
 
 function errorText(error: unknown): string {
+  const { errors } = elasticsearch();
   if (error instanceof errors.ResponseError) return `HTTP ${error.statusCode ?? '?'} ${error.message}`;
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
@@ -114,7 +125,8 @@ export function elasticsearchTransport(options: ElasticsearchTransportOptions): 
       throw new TypeError(`@vigil/logging: elasticsearchTransport needs node as an http(s) URL (or a client), got ${JSON.stringify(options.node)}`);
     }
     // the transport retries with backoff itself, so the client makes exactly one attempt per call
-    client = new Client({ node: nodes as string[], auth: options.auth, maxRetries: 0, requestTimeout: opts.timeoutMs, compression: false });
+    const { Client: ElasticClient } = elasticsearch();
+    client = new ElasticClient({ node: nodes as string[], auth: options.auth, maxRetries: 0, requestTimeout: opts.timeoutMs, compression: false });
   }
 
   let lastDay = '';
@@ -146,6 +158,7 @@ export function elasticsearchTransport(options: ElasticsearchTransportOptions): 
       const params = { operations: body as never, filter_path: BULK_FILTER, ...(pipeline === undefined ? {} : { pipeline }) };
       response = (await client.bulk(params, requestOptions)) as unknown as { errors?: boolean; items?: BulkItem[] };
     } catch (error) {
+      const { errors } = elasticsearch();
       if (error instanceof errors.ResponseError) {
         const status = error.statusCode ?? 0;
         if (isRetryableStatus(status)) throw new RetryableError(errorText(error));
