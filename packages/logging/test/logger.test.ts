@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
 import { registeredPackage, setTraceIdsReader } from '@vigil/core';
 import { createLogger, httpBatchTransport } from '../src';
 import type { LoggingSnapshot, LogTransport, TransportStats } from '../src';
@@ -103,6 +107,30 @@ describe('createLogger', () => {
     expect(snap.services).toContain('registry-check');
     expect(snap.transports.some((t) => t.name === 'http-batch')).toBe(true);
     void transport.close(10);
+  });
+
+  it('hands lines to an asynchronous sonic-boom in order, gathered per tick, and flush() writes them all', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-logging-'));
+    try {
+      const file = path.join(dir, 'app.log');
+      const destination = pino.destination({ dest: file, sync: false, minLength: 4096 });
+      await new Promise((r) => destination.once('ready', r));
+      const logger = createLogger({ service: 's', destination });
+      let writes = 0;
+      const write = destination.write.bind(destination);
+      destination.write = (chunk: string) => {
+        writes++;
+        return write(chunk);
+      };
+      for (let i = 0; i < 3000; i++) logger.info({ seq: i }, 'line');
+      expect(writes).toBeLessThan(3000 / 10);
+      await logger.flush();
+      const seqs = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq);
+      expect(seqs).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+      destination.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('throws a precise TypeError for bad options', () => {
