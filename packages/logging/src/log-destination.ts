@@ -11,26 +11,6 @@ const F = 'f'.charCodeAt(0);
 
 type Flushable = { flush?: (cb?: (err?: Error | null) => void) => void };
 
-/** on-exit-leak-free (pino's own exit helper): runs a callback on process exit, holding the object weakly. */
-interface OnExit {
-  register<T extends object>(obj: T, fn: (obj: T, event: string) => void): void;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const onExit = require('on-exit-leak-free') as OnExit;
-
-/** Lines are handed to an asynchronous destination in chunks of about this many characters. */
-const CHUNK = 16_384;
-
-/** `true` for pino's asynchronous sonic-boom: it defers writes already, so lines may be gathered per tick. */
-function isAsyncSonicBoom(stream: unknown): boolean {
-  const s = stream as { sync?: unknown; flushSync?: unknown; minLength?: unknown };
-  return s.sync === false && typeof s.flushSync === 'function' && typeof s.minLength === 'number';
-}
-
-function drainOnExit(destination: LogDestination): void {
-  destination.flushSync();
-}
-
 /**
  * The destination behind a `createLogger` logger: writes each line to the main destination and to
  * every transport, keeps warn/error/fatal lines in `recentEvents.logs` (checked on one character,
@@ -41,52 +21,16 @@ export class LogDestination implements DestinationStream {
   private readonly transports: LogTransport[];
   private readonly keepRecent: boolean;
   private readonly flushTimeoutMs: number;
-  /** Gather lines per tick before handing them to the main destination (only for asynchronous sonic-boom). */
-  private readonly gather: boolean;
-  private pending = '';
-  private scheduled = false;
-  private readonly drainSoon = (): void => {
-    this.scheduled = false;
-    this.drain();
-  };
 
   constructor(primary: DestinationStream, transports: LogTransport[], keepRecent: boolean, flushTimeoutMs: number) {
     this.primary = primary;
     this.transports = transports.slice();
     this.keepRecent = keepRecent;
     this.flushTimeoutMs = flushTimeoutMs;
-    this.gather = isAsyncSonicBoom(primary);
-    if (this.gather) onExit.register(this, drainOnExit);
-  }
-
-  /**
-   * To the main destination. An asynchronous sonic-boom gets one write per tick (or per 16 KB)
-   * instead of one per line: each of its writes measures the text it holds, so many small writes
-   * cost more than one large one. Lines stay in order; `flush`, `flushSync` and process exit
-   * hand over what is gathered.
-   */
-  private put(line: string): void {
-    if (!this.gather) {
-      this.primary.write(line);
-      return;
-    }
-    this.pending += line;
-    if (this.pending.length >= CHUNK) this.drain();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.drainSoon);
-    }
-  }
-
-  private drain(): void {
-    if (this.pending === '') return;
-    const chunk = this.pending;
-    this.pending = '';
-    this.primary.write(chunk);
   }
 
   write(line: string): void {
-    this.put(line);
+    this.primary.write(line);
     const transports = this.transports;
     for (let i = 0; i < transports.length; i++) {
       try {
@@ -106,7 +50,7 @@ export class LogDestination implements DestinationStream {
    * recent-events ring without parsing the line.
    */
   writeKnown(line: string, event: LogEvent | undefined): void {
-    this.put(line);
+    this.primary.write(line);
     const transports = this.transports;
     for (let i = 0; i < transports.length; i++) {
       try {
@@ -121,7 +65,6 @@ export class LogDestination implements DestinationStream {
   /** Flushes the main destination and the transports; calls back when done or after `flushTimeoutMs`. */
   flush(cb?: (err?: Error | null) => void): void {
     const done = typeof cb === 'function' ? cb : () => undefined;
-    this.drain();
     const waits: Promise<unknown>[] = [];
     const primary = this.primary as Flushable;
     if (typeof primary.flush === 'function') {
@@ -155,12 +98,6 @@ export class LogDestination implements DestinationStream {
 
   /** Synchronous flush of the main destination, when it has one (pino calls it on fatal exits). */
   flushSync(): void {
-    try {
-      this.drain();
-    } catch {
-      // the destination is gone (ended at exit): nothing more can be written
-      return;
-    }
     const primary = this.primary as { flushSync?: () => void };
     if (typeof primary.flushSync === 'function') {
       try {
