@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { currentExchange, onExchangeEnd, recentEvents, setTraceIdsReader, type Exchange } from '@vigil/core';
+import { currentExchange, onExchangeEnd, recentEvents, setErrorHandler, setTraceIdsReader, type Exchange } from '@vigil/core';
 import { createLogger, expressLogging } from '../src';
 import type { LoggingOptions } from '../src';
 import { Collector, sleep, until } from './helpers';
@@ -128,6 +128,24 @@ describe('expressLogging', () => {
       expect(line.message).toBe('GET /slow aborted by the client (499)');
       await sleep(500);
       expect(out.access()).toHaveLength(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('logs a request the server timed out at error, saying so', async () => {
+    const { app, out } = appWith();
+    app.get('/hangs', () => undefined);
+    const server = http.createServer(app);
+    server.setTimeout(150);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const req = http.get({ host: '127.0.0.1', port, path: '/hangs' });
+      req.on('error', () => undefined);
+      const [line] = await accessLineFor(out, 1);
+      expect(line).toMatchObject({ level: 'error', route: '/hangs', status: 504, outcome: 'timeout', message: 'GET /hangs timed out (504)' });
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
@@ -323,7 +341,9 @@ describe('expressLogging', () => {
     expect(() => expressLogging({ autoLogging: { ignore: 1 as never } })).toThrow(/autoLogging.ignore/);
   });
 
-  it('keeps serving when a user hook throws', async () => {
+  it('keeps serving when a user hook throws, and reports it to the core error handler', async () => {
+    const reported: string[] = [];
+    setErrorHandler((kind) => reported.push(kind));
     const { app, out } = appWith({
       customLogLevel: () => {
         throw new Error('hook bug');
@@ -337,6 +357,8 @@ describe('expressLogging', () => {
     const res = await request(app).get('/api/users/1');
     expect(res.status).toBe(200);
     const [line] = await accessLineFor(out, 1);
+    setErrorHandler(undefined);
     expect(line.level).toBe('info');
+    expect(reported).toEqual(expect.arrayContaining(['logging.autoLogging.ignore', 'logging.customLogLevel']));
   });
 });
