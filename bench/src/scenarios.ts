@@ -156,6 +156,14 @@ function noopSink(): void {
 export const scenarios: Scenario[] = [
   expressScenario('express-bare', 'Express 5, no observability', () => undefined),
   expressScenario('express-core', '@vigil/core: observeExpress with one no-op sink', (app) => {
+    const { observeExpress, continueExpress } = require('@vigil/core') as typeof import('@vigil/core');
+    app.use(function vigilCore(req, res, next) {
+      const ex = observeExpress(req, res);
+      ex.onEnd(noopSink);
+      continueExpress(ex, next);
+    });
+  }),
+  expressScenario('express-core-context', '@vigil/core with the request context entered (one AsyncLocalStorage)', (app) => {
     const { observeExpress, runInExchange } = require('@vigil/core') as typeof import('@vigil/core');
     app.use(function vigilCore(req, res, next) {
       const ex = observeExpress(req, res);
@@ -206,11 +214,19 @@ export const scenarios: Scenario[] = [
   expressScenario('express-all', 'every vigil package: tracing (all sampled), logging, metrics, health, dashboard', expressAll, vigilTracing(1)),
   koaScenario('koa-bare', 'Koa 3 + @koa/router, no observability', () => undefined),
   koaScenario('koa-core', '@vigil/core: observeKoa with one no-op sink', (app) => {
-    const { observeKoa, runKoaDownstream } = require('@vigil/core') as typeof import('@vigil/core');
-    app.use(async function vigilCore(ctx, next) {
+    const { observeKoa, continueKoa } = require('@vigil/core') as typeof import('@vigil/core');
+    app.use(function vigilCore(ctx, next) {
       const ex = observeKoa(ctx);
       ex.onEnd(noopSink);
-      await runKoaDownstream(ex, next);
+      return continueKoa(ex, next);
+    });
+  }),
+  koaScenario('koa-core-context', '@vigil/core with the request context entered (one AsyncLocalStorage)', (app) => {
+    const { observeKoa, runKoaDownstream } = require('@vigil/core') as typeof import('@vigil/core');
+    app.use(function vigilCore(ctx, next) {
+      const ex = observeKoa(ctx);
+      ex.onEnd(noopSink);
+      return runKoaDownstream(ex, next);
     });
   }),
   koaScenario('koa-logging', '@vigil/logging alone', (app) => {

@@ -11,6 +11,35 @@ const asyncLocalStorageBackend: ContextBackend = {
 let backend: ContextBackend = asyncLocalStorageBackend;
 
 /**
+ * Whether requests should run inside the request context. On Node 20 an AsyncLocalStorage turns
+ * on promise hooks for the whole process, a measurable cost per request, so packages that never
+ * read the context (metrics, health, dashboard) do not enter it unless something wants it: the
+ * logging and tracing packages, `enableRequestContext()`, or the first `currentExchange()` call.
+ */
+let contextWanted = false;
+
+/**
+ * Makes every later request run inside its request context, even when only packages that do not
+ * read it (metrics, health, dashboard) are installed. Logging and tracing turn it on themselves;
+ * so does the first call to `currentExchange()`.
+ *
+ * @example
+ * ```ts
+ * enableRequestContext();
+ * app.use(expressMetrics());
+ * app.get('/', (req, res) => res.send(currentExchange()?.requestId));
+ * ```
+ */
+export function enableRequestContext(): void {
+  contextWanted = true;
+}
+
+/** `true` once something asked for the request context. */
+export function requestContextEnabled(): boolean {
+  return contextWanted;
+}
+
+/**
  * Replaces where the request context is kept. The tracing package calls this so that the
  * OpenTelemetry context manager's storage is the only AsyncLocalStorage in use. Pass `undefined`
  * to restore the core's own storage.
@@ -25,6 +54,7 @@ let backend: ContextBackend = asyncLocalStorageBackend;
  */
 export function setContextBackend(next: ContextBackend | undefined): void {
   backend = next ?? asyncLocalStorageBackend;
+  if (next !== undefined) contextWanted = true;
 }
 
 /**
@@ -40,6 +70,7 @@ export function setContextBackend(next: ContextBackend | undefined): void {
  * ```
  */
 export function currentExchange(): Exchange | undefined {
+  contextWanted = true;
   return backend.current();
 }
 
@@ -55,6 +86,21 @@ export function currentExchange(): Exchange | undefined {
 export function runInExchange<T>(ex: Exchange, fn: () => T): T {
   if (backend.current() === ex) return fn();
   return backend.run(ex, fn);
+}
+
+/**
+ * Continues an Express request: inside its context when the request context is wanted (see
+ * `enableRequestContext`), otherwise by calling `next()` directly. For packages that do not read
+ * the context themselves.
+ *
+ * @example
+ * ```ts
+ * app.use((req, res, next) => continueExpress(observeExpress(req, res), next));
+ * ```
+ */
+export function continueExpress(ex: Exchange, next: () => void): void {
+  if (contextWanted) runInExchange(ex, next);
+  else next();
 }
 
 type TraceIdsReader = () => TraceIds | undefined;

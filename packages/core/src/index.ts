@@ -16,9 +16,18 @@ export type {
 } from './types';
 export { onExchangeEnd, setExchangeRoute, UNMATCHED_ROUTE, CLIENT_CLOSED_STATUS, SERVER_TIMEOUT_STATUS } from './exchange';
 export { observeExpress } from './express';
-export { observeKoa, runKoaDownstream } from './koa';
+export { observeKoa, runKoaDownstream, continueKoa } from './koa';
 export { observeNode } from './node';
-export { currentExchange, runInExchange, setContextBackend, setTraceIdsReader, activeTraceIds } from './context';
+export {
+  currentExchange,
+  runInExchange,
+  continueExpress,
+  enableRequestContext,
+  requestContextEnabled,
+  setContextBackend,
+  setTraceIdsReader,
+  activeTraceIds,
+} from './context';
 export { configureRequestId, generateRequestId, isValidRequestId } from './request-id';
 export { normalizePath } from './normalize-path';
 export { CardinalityGuard } from './cardinality-guard';

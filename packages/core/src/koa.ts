@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { runInExchange } from './context';
+import { requestContextEnabled, runInExchange } from './context';
 import { attachExchange, existingExchange, type ExchangeRecord } from './exchange';
+import { requestIdPolicy } from './request-id';
 import { koaRouteTemplate } from './koa-route';
 import type { Exchange } from './types';
 
@@ -11,6 +12,21 @@ interface KoaContextLike {
 
 function resolveKoaRoute(ex: ExchangeRecord): string | undefined {
   return koaRouteTemplate(ex.ctx);
+}
+
+/**
+ * Keeps the error on the exchange. Koa's error handler clears the response headers and then sets
+ * `err.headers`, so the echoed request id is added there to survive error responses.
+ */
+function keepKoaError(ex: Exchange, error: unknown): void {
+  (ex as ExchangeRecord).recordError(error);
+  if (!requestIdPolicy.echo || error === null || typeof error !== 'object') return;
+  const withHeaders = error as { headers?: Record<string, string> };
+  try {
+    withHeaders.headers = { ...withHeaders.headers, [requestIdPolicy.header]: ex.requestId };
+  } catch {
+    // a frozen error: the access log still has the id
+  }
 }
 
 /**
@@ -45,7 +61,26 @@ export async function runKoaDownstream(ex: Exchange, next: () => Promise<unknown
   try {
     await runInExchange(ex, next);
   } catch (error) {
-    (ex as ExchangeRecord).recordError(error);
+    keepKoaError(ex, error);
+    throw error;
+  }
+}
+
+/**
+ * Continues a Koa request like `runKoaDownstream` (errors kept on the exchange and rethrown), but
+ * enters the request context only when it is wanted (see `enableRequestContext`). For packages
+ * that do not read the context themselves.
+ *
+ * @example
+ * ```ts
+ * app.use(async (ctx, next) => continueKoa(observeKoa(ctx), next));
+ * ```
+ */
+export async function continueKoa(ex: Exchange, next: () => Promise<unknown>): Promise<void> {
+  try {
+    await (requestContextEnabled() ? runInExchange(ex, next) : next());
+  } catch (error) {
+    keepKoaError(ex, error);
     throw error;
   }
 }

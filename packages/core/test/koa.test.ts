@@ -81,6 +81,9 @@ describe('observeKoa', () => {
     expect(ex.outcome).toBe('error');
     expect(ex.error).toBe(boom);
     expect(seenByKoa).toContain(boom);
+    const again = await request(app.callback()).get('/boom').set('x-request-id', 'err-1');
+    expect(again.status).toBe(500);
+    expect(again.headers['x-request-id']).toBe('err-1');
   });
 
   it('treats ctx.throw(404) as a client error: status 404, outcome ok, error kept', async () => {

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { observeExpress, runInExchange } from '@vigil/core';
+import { observeExpress, continueExpress } from '@vigil/core';
 import { DashboardEngine, type Reply } from './dashboard';
 import type { DashboardOptions } from './types';
 
@@ -37,7 +37,7 @@ export function expressDashboard(options: DashboardOptions = {}): RequestHandler
     const ex = observeExpress(req, res);
     const sub = engine.match(req.url);
     if (sub === undefined) {
-      runInExchange(ex, next);
+      continueExpress(ex, next);
       return;
     }
     ex.quiet = true; // out of access logs, traces and the windows

@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { observeKoa, runKoaDownstream } from '@vigil/core';
+import { observeKoa, continueKoa } from '@vigil/core';
 import { DashboardEngine } from './dashboard';
 import type { DashboardOptions } from './types';
 
@@ -31,7 +31,7 @@ export function koaDashboard(options: DashboardOptions = {}): Middleware {
     const ex = observeKoa(ctx);
     const sub = engine.match(ctx.url);
     if (sub === undefined) {
-      await runKoaDownstream(ex, next);
+      await continueKoa(ex, next);
       return;
     }
     ex.quiet = true; // out of access logs, traces and the windows

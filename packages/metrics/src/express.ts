@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { observeExpress, reportError, runInExchange } from '@vigil/core';
+import { observeExpress, reportError, continueExpress } from '@vigil/core';
 import { writeAnswer } from './endpoint';
 import { setupMiddleware } from './middleware-setup';
 import type { MiddlewareOptions } from './types';
@@ -38,6 +38,6 @@ export function expressMetrics(options?: MiddlewareOptions): RequestHandler {
     }
     const ex = observeExpress(req, res);
     engine.observe(ex);
-    runInExchange(ex, next);
+    continueExpress(ex, next);
   };
 }

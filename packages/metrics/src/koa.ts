@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { observeKoa, runKoaDownstream } from '@vigil/core';
+import { observeKoa, continueKoa } from '@vigil/core';
 import { setupMiddleware } from './middleware-setup';
 import type { MiddlewareOptions } from './types';
 
@@ -36,6 +36,6 @@ export function koaMetrics(options?: MiddlewareOptions): Middleware {
     }
     const ex = observeKoa(ctx);
     engine.observe(ex);
-    await runKoaDownstream(ex, next);
+    await continueKoa(ex, next);
   };
 }
