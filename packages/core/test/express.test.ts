@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { currentExchange, observeExpress, runInExchange, UNMATCHED_ROUTE, type Exchange } from '../src';
+import { until } from './helpers';
 
 /** An app whose first middleware observes every request and collects the ended exchanges. */
 function observedApp(): { app: express.Express; ended: Exchange[] } {
@@ -14,14 +15,6 @@ function observedApp(): { app: express.Express; ended: Exchange[] } {
     runInExchange(ex, next);
   });
   return { app, ended };
-}
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function routeOf(app: express.Express, ended: Exchange[], method: 'get' | 'post', url: string): Promise<Exchange> {

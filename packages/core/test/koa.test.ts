@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { currentExchange, observeKoa, runKoaDownstream, UNMATCHED_ROUTE, type Exchange } from '../src';
+import { until } from './helpers';
 
 function observedApp(): { app: Koa; ended: Exchange[] } {
   const app = new Koa();
@@ -15,14 +16,6 @@ function observedApp(): { app: Koa; ended: Exchange[] } {
     await runKoaDownstream(ex, next);
   });
   return { app, ended };
-}
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function hit(app: Koa, ended: Exchange[], url: string, method: 'get' | 'post' = 'get'): Promise<Exchange> {

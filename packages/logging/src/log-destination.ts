@@ -29,7 +29,8 @@ export class LogDestination implements DestinationStream {
     this.flushTimeoutMs = flushTimeoutMs;
   }
 
-  write(line: string): void {
+  /** The line to the main destination and every transport (a failing transport is reported). */
+  private send(line: string): void {
     this.primary.write(line);
     const transports = this.transports;
     for (let i = 0; i < transports.length; i++) {
@@ -39,6 +40,10 @@ export class LogDestination implements DestinationStream {
         reportError('logging.transport', error);
       }
     }
+  }
+
+  write(line: string): void {
+    this.send(line);
     if (this.keepRecent) {
       const c = line.charCodeAt(AT);
       if ((c === W || c === E || c === F) && line.startsWith(LEVEL_PREFIX)) keepRecentLine(line);
@@ -50,15 +55,7 @@ export class LogDestination implements DestinationStream {
    * recent-events ring without parsing the line.
    */
   writeKnown(line: string, event: LogEvent | undefined): void {
-    this.primary.write(line);
-    const transports = this.transports;
-    for (let i = 0; i < transports.length; i++) {
-      try {
-        transports[i].write(line);
-      } catch (error) {
-        reportError('logging.transport', error);
-      }
-    }
+    this.send(line);
     if (event !== undefined && this.keepRecent) recentEvents.logs.push(event);
   }
 
