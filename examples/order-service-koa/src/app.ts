@@ -30,13 +30,13 @@ export function createApp(env: NodeJS.ProcessEnv = process.env) {
   app.use(koaHealth(obs.health)); // /health, /readiness, /liveness (+ /readyz, /livez)
   app.use(koaDashboard({ serviceName: SERVICE })); // /_vigil (off when NODE_ENV=production)
 
-  // errors thrown below become JSON answers; 5xx are logged with the request's context
+  // errors thrown below become JSON answers; 5xx are reported with app.emit('error'), so the access
+  // line of the request carries the error
   app.use(async (ctx, next) => {
     try {
       await next();
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
-      if (status >= 500) ctx.log.error({ err }, 'request failed');
       ctx.status = status;
       ctx.body = { error: status >= 500 ? 'internal error' : (err as Error).message };
       if (status >= 500) ctx.app.emit('error', err, ctx);

@@ -56,9 +56,9 @@ export function createApp(env: NodeJS.ProcessEnv = process.env) {
     res.json({ degradedForSeconds: seconds });
   });
 
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  // the core keeps the error on the request's Exchange, so its access line carries it
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = err instanceof HttpError ? err.status : 500;
-    if (status >= 500) req.log.error({ err }, 'request failed');
     res.status(status).json({ error: status >= 500 ? 'internal error' : (err as Error).message });
   });
 

@@ -8,6 +8,25 @@ import type { Exchange } from './types';
 interface KoaContextLike {
   req: IncomingMessage;
   res: ServerResponse;
+  app?: { on?: (event: 'error', listener: (err: unknown, ctx?: { res?: ServerResponse }) => void) => unknown };
+}
+
+const appsWithErrorCapture = new WeakSet<object>();
+
+/**
+ * Keeps errors that an app answers itself but reports with `app.emit('error', err, ctx)` (Koa's
+ * convention, and what Koa does for errors that reach it). Listening does not replace Koa's
+ * default error printer: Koa adds that when `callback()` is made, if it had no listener then.
+ */
+function vigilKoaAppError(err: unknown, ctx?: { res?: ServerResponse }): void {
+  if (ctx?.res !== undefined) existingExchange(ctx.res)?.recordError(err);
+}
+
+function ensureKoaErrorCapture(ctx: KoaContextLike): void {
+  const app = ctx.app;
+  if (app === undefined || appsWithErrorCapture.has(app)) return;
+  appsWithErrorCapture.add(app);
+  if (typeof app.on === 'function') app.on('error', vigilKoaAppError);
 }
 
 function resolveKoaRoute(ex: ExchangeRecord): string | undefined {
@@ -45,7 +64,9 @@ function keepKoaError(ex: Exchange, error: unknown): void {
 export function observeKoa(ctx: KoaContextLike): Exchange {
   const existing = existingExchange(ctx.res);
   if (existing !== undefined) return existing;
-  return attachExchange('koa', ctx.req, ctx.res, ctx, resolveKoaRoute);
+  const ex = attachExchange('koa', ctx.req, ctx.res, ctx, resolveKoaRoute);
+  ensureKoaErrorCapture(ctx);
+  return ex;
 }
 
 /**

@@ -79,6 +79,25 @@ describe('observeKoa', () => {
     expect(again.headers['x-request-id']).toBe('err-1');
   });
 
+  it('keeps an error the app answers itself but reports with app.emit', async () => {
+    const { app, ended } = observedApp();
+    const failure = new Error('payment failed');
+    app.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (err) {
+        ctx.status = 502;
+        ctx.body = { error: 'upstream' };
+        ctx.app.emit('error', err, ctx);
+      }
+    });
+    app.use(() => { throw failure; });
+    const ex = await hit(app, ended, '/pay');
+    expect(ex.status).toBe(502);
+    expect(ex.outcome).toBe('error');
+    expect(ex.error).toBe(failure);
+  });
+
   it('treats ctx.throw(404) as a client error: status 404, outcome ok, error kept', async () => {
     const { app, ended } = observedApp();
     const router = new Router();
