@@ -241,7 +241,7 @@ class HealthEngine implements Health {
   markShuttingDown(): void {
     if (this.shuttingDownFlag) return;
     this.shuttingDownFlag = true;
-    this.log('warn', { service: this.service }, 'health: shutting down, readiness now fails');
+    this.log('warn', { health_service: this.service }, 'health: shutting down, readiness now fails');
   }
 
   close(): void {
@@ -333,7 +333,7 @@ class HealthEngine implements Health {
     const before = this.overallReported;
     this.overallReported = overall;
     if (before !== overall && !(before === undefined && overall === 'pass')) {
-      this.transition(OVERALL_CHECK, before ?? 'unknown', overall, result.epochMs, { service: this.service });
+      this.transition(OVERALL_CHECK, before ?? 'unknown', overall, result.epochMs, { health_service: this.service });
     }
   }
 

@@ -184,7 +184,7 @@ describe('createHealth', () => {
     ]);
     expect(checkLines[0].message).toBe('health: check database pass -> fail');
     expect(checkLines[0].fields.output).toBe('is fail');
-    const serviceLines = logger.lines.filter((l) => l.fields.service === 'orders');
+    const serviceLines = logger.lines.filter((l) => l.fields.health_service === 'orders');
     expect(serviceLines.map((l) => l.fields.to)).toEqual(['fail', 'warn', 'pass']);
     const ring = recentEvents.health.toArray().slice(ringBefore);
     expect(ring.filter((t) => t.check === 'database').map((t) => `${t.from}>${t.to}`)).toEqual(['pass>fail', 'fail>warn', 'warn>pass']);
