@@ -1,33 +1,8 @@
 /**
  * `npm start`: the order service with logs, metrics, traces, health, alerts and the dashboard.
  */
-import { gracefulShutdown } from '@vigil/health';
 import { createApp, SERVICE } from './app';
+import { serveOrderService } from './serve';
 
-const { app, logger, health, alerts, tracing } = createApp();
-const host = process.env.HOST ?? '127.0.0.1';
-const port = Number(process.env.PORT ?? 3000);
-
-const server = app.listen(port, host, () => {
-  const address = server.address();
-  const base = `http://${host}:${typeof address === 'object' && address ? address.port : port}`;
-  logger.info({ url: base }, `${SERVICE} listening`);
-  process.stdout.write(
-    [
-      '',
-      `  ${SERVICE} is running`,
-      `  dashboard  ${base}/_vigil`,
-      `  metrics    ${base}/metrics`,
-      `  health     ${base}/health`,
-      `  try        curl -X POST ${base}/orders -H 'content-type: application/json' -d '{"userId":7,"items":[{"sku":"book","qty":1}]}'`,
-      `  load       npm run demo:load   (BASE_URL=${base})`,
-      '',
-      '',
-    ].join('\n'),
-  );
-});
-
-gracefulShutdown(server, health, {
-  logger,
-  onShutdown: [() => alerts.stop(), () => tracing.shutdown()],
-});
+const { app, ...obs } = createApp();
+serveOrderService(app, SERVICE, obs, 3000);
