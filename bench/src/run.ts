@@ -1,22 +1,32 @@
 /**
- * `npm run bench`: server CPU per request for each scenario, interleaved over rounds, median
- * reported, with the ratio to the bare app and to the anchor stack of the same framework, measured
- * in the same run. Prints a table and writes JSON under bench/results/.
+ * `npm run bench`: server CPU per request for each scenario against the bare app and the anchor
+ * stack of the same framework, measured in the same run. Prints a table and writes JSON under
+ * bench/results/.
  *
- * Options: --rounds 3 --requests 20000 --connections 20 --warmup 3000 --only express-bare,express-core
- * (names or prefixes, comma separated).
+ * Every scenario's server process is started once and warmed up; then, round after round, each
+ * scenario gets a short burst of requests right next to a burst on the bare app (alternating which
+ * goes first), and the ratio of the pair is kept. The table shows the median burst cost and the
+ * median paired ratio: pairing cancels the slow drift that other work on a shared machine causes,
+ * which moved whole rounds by 40-90 % when scenarios were measured minutes apart. Servers run on
+ * CPU 1 and the load generator on CPU 0 where `taskset` exists.
+ *
+ * Options: --rounds 15 --requests 5000 (per burst) --connections 20 --warmup 3000 --no-pin
+ * --only express-bare,express-core (names or prefixes, comma separated).
  */
 import autocannon from 'autocannon';
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { scenarios, type Scenario } from './scenarios';
+import { scenarios, type Framework, type Scenario } from './scenarios';
+import { median, quantile } from './stats';
 
 interface Options {
   rounds: number;
   requests: number;
   connections: number;
   warmup: number;
+  pin: boolean;
   only: string[];
 }
 
@@ -28,11 +38,24 @@ interface Sample {
   errors: number;
 }
 
+interface RunningServer {
+  scenario: Scenario;
+  child: ChildProcess;
+  url: string;
+  samples: Sample[];
+  /** bare burst / this burst, for bursts measured side by side with the bare app. */
+  pairedRatios: number[];
+}
+
 function parseOptions(argv: string[]): Options {
-  const opts: Options = { rounds: 3, requests: 20_000, connections: 20, warmup: 3_000, only: [] };
+  const opts: Options = { rounds: 15, requests: 5_000, connections: 20, warmup: 3_000, pin: true, only: [] };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = argv[i + 1];
+    if (key === '--no-pin') {
+      opts.pin = false;
+      continue;
+    }
     if (key === '--rounds') opts.rounds = Number(value);
     else if (key === '--requests') opts.requests = Number(value);
     else if (key === '--connections') opts.connections = Number(value);
@@ -44,65 +67,68 @@ function parseOptions(argv: string[]): Options {
   return opts;
 }
 
-interface CpuReading {
-  user: number;
-  system: number;
+/** Pins a process to one CPU with taskset; false when that cannot be done here. */
+function pinToCpu(pid: number, cpu: number): boolean {
+  try {
+    execFileSync('taskset', ['-cp', String(cpu), String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-function startServer(name: string): Promise<{ child: ChildProcess; port: number }> {
+function startServer(scenario: Scenario, pin: boolean): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, 'server.ts'), [name], {
+    const child = fork(path.join(__dirname, 'server.ts'), [scenario.name], {
       execArgv: ['-r', 'ts-node/register/transpile-only'],
       env: { ...process.env, NODE_ENV: 'production' },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
-    const timer = setTimeout(() => reject(new Error(`${name}: server did not start`)), 60_000);
+    if (pin && child.pid !== undefined) pinToCpu(child.pid, 1);
+    const timer = setTimeout(() => reject(new Error(`${scenario.name}: server did not start`)), 60_000);
     child.once('message', (msg: { type: string; port: number }) => {
       clearTimeout(timer);
-      resolve({ child, port: msg.port });
+      child.removeAllListeners('exit');
+      const url = `http://127.0.0.1:${msg.port}${scenario.path ?? '/users/42'}`;
+      resolve({ scenario, child, url, samples: [], pairedRatios: [] });
     });
-    child.once('exit', (code) => reject(new Error(`${name}: server exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${scenario.name}: server exited with ${code}`)));
   });
 }
 
-function readCpu(child: ChildProcess): Promise<CpuReading> {
+function stopServer(server: RunningServer): Promise<void> {
   return new Promise((resolve) => {
-    child.once('message', (msg: CpuReading) => resolve(msg));
+    server.child.once('exit', () => resolve());
+    server.child.send({ type: 'stop' });
+  });
+}
+
+function readCpuUs(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (msg: { user: number; system: number }) => resolve(msg.user + msg.system));
     child.send({ type: 'cpu' });
   });
 }
 
-function load(port: number, path: string, amount: number, connections: number): Promise<autocannon.Result> {
-  return autocannon({ url: `http://127.0.0.1:${port}${path}`, amount, connections, timeout: 10 });
+function load(url: string, amount: number, connections: number): Promise<autocannon.Result> {
+  return autocannon({ url, amount, connections, timeout: 10 });
 }
 
-async function measure(scenario: Scenario, opts: Options): Promise<Sample> {
-  const { child, port } = await startServer(scenario.name);
-  try {
-    const path = scenario.path ?? '/users/42';
-    await load(port, path, opts.warmup, opts.connections);
-    const before = await readCpu(child);
-    const result = await load(port, path, opts.requests, opts.connections);
-    const after = await readCpu(child);
-    const cpuUs = after.user - before.user + (after.system - before.system);
-    return {
-      cpuUsPerRequest: cpuUs / result.requests.total,
-      requestsPerSec: result.requests.average,
-      p99Ms: result.latency.p99,
-      non2xx: result.non2xx,
-      errors: result.errors + result.timeouts,
-    };
-  } finally {
-    child.removeAllListeners('exit');
-    child.send({ type: 'stop' });
-    await new Promise((r) => child.once('exit', r));
-  }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+async function burst(server: RunningServer, opts: Options): Promise<Sample> {
+  const before = await readCpuUs(server.child);
+  const started = process.hrtime.bigint();
+  const result = await load(server.url, opts.requests, opts.connections);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const after = await readCpuUs(server.child);
+  const sample: Sample = {
+    cpuUsPerRequest: (after - before) / result.requests.total,
+    requestsPerSec: result.requests.total / seconds,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+  server.samples.push(sample);
+  return sample;
 }
 
 function selected(opts: Options): Scenario[] {
@@ -115,60 +141,114 @@ function selected(opts: Options): Scenario[] {
       if (s && !wanted.includes(s)) wanted.unshift(s);
     }
   }
-  return wanted;
+  return scenarios.filter((s) => wanted.includes(s));
+}
+
+/** One framework's rounds: each scenario's burst beside a bare burst, order alternating. */
+async function measureFramework(bare: RunningServer, others: RunningServer[], opts: Options): Promise<void> {
+  for (let round = 0; round < opts.rounds; round++) {
+    for (let i = 0; i < others.length; i++) {
+      const server = others[(i + round) % others.length];
+      const bareFirst = (round + i) % 2 === 0;
+      const first = await burst(bareFirst ? bare : server, opts);
+      const second = await burst(bareFirst ? server : bare, opts);
+      const [bareSample, modeSample] = bareFirst ? [first, second] : [second, first];
+      server.pairedRatios.push(bareSample.cpuUsPerRequest / modeSample.cpuUsPerRequest);
+    }
+    process.stderr.write(`${bare.scenario.framework} round ${round + 1}/${opts.rounds} done\n`);
+  }
+}
+
+interface Row {
+  name: string;
+  framework: Framework;
+  description: string;
+  cpuUsPerRequest: number;
+  cpuUsPerRequestP25: number;
+  ratioToBare: number;
+  ratioToBareP25: number;
+  ratioToBareP75: number;
+  ratioToAnchor: number;
+  requestsPerSec: number;
+  p99Ms: number;
+  bursts: number;
+  pairedRatios: number[];
+  non2xx: number;
+  errors: number;
+}
+
+function summarise(servers: RunningServer[]): Row[] {
+  const rows = servers.map((server): Row => {
+    const { scenario, samples, pairedRatios } = server;
+    const isBare = scenario.name === `${scenario.framework}-bare`;
+    return {
+      name: scenario.name,
+      framework: scenario.framework,
+      description: scenario.description,
+      cpuUsPerRequest: median(samples.map((x) => x.cpuUsPerRequest)),
+      cpuUsPerRequestP25: quantile(samples.map((x) => x.cpuUsPerRequest), 0.25),
+      ratioToBare: isBare ? 1 : median(pairedRatios),
+      ratioToBareP25: isBare ? 1 : quantile(pairedRatios, 0.25),
+      ratioToBareP75: isBare ? 1 : quantile(pairedRatios, 0.75),
+      ratioToAnchor: Number.NaN,
+      requestsPerSec: median(samples.map((x) => x.requestsPerSec)),
+      p99Ms: median(samples.map((x) => x.p99Ms)),
+      bursts: samples.length,
+      pairedRatios: pairedRatios.map((x) => Number(x.toFixed(3))),
+      non2xx: samples.reduce((n, x) => n + x.non2xx, 0),
+      errors: samples.reduce((n, x) => n + x.errors, 0),
+    };
+  });
+  for (const row of rows) {
+    const anchor = rows.find((x) => x.name === `${row.framework}-anchor`);
+    if (anchor) row.ratioToAnchor = anchor.cpuUsPerRequest / row.cpuUsPerRequest;
+  }
+  return rows;
+}
+
+function table(rows: Row[]): string {
+  const lines = [
+    '| scenario | CPU µs/req | ratio bare/mode | ratio IQR | anchor/mode | req/s | p99 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const flag = r.non2xx + r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : '';
+    lines.push(
+      `| ${r.name}${flag} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.ratioToBare.toFixed(2)} | ${r.ratioToBareP25.toFixed(2)}–${r.ratioToBareP75.toFixed(2)} | ${r.ratioToAnchor.toFixed(2)} | ${Math.round(r.requestsPerSec)} | ${r.p99Ms.toFixed(1)} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
+  opts.pin = opts.pin && availableParallelism() >= 2 && pinToCpu(process.pid, 0);
   const list = selected(opts);
-  const samples = new Map<string, Sample[]>(list.map((s) => [s.name, []]));
-  for (let round = 0; round < opts.rounds; round++) {
-    // interleave: each round starts at a different scenario so drift spreads evenly
-    const order = list.map((_, i) => list[(i + round) % list.length]);
-    for (const scenario of order) {
-      const sample = await measure(scenario, opts);
-      samples.get(scenario.name)?.push(sample);
-      process.stderr.write(`round ${round + 1}/${opts.rounds} ${scenario.name}: ${sample.cpuUsPerRequest.toFixed(1)} µs/req\n`);
+  const servers: RunningServer[] = [];
+  try {
+    for (const scenario of list) {
+      const server = await startServer(scenario, opts.pin);
+      servers.push(server);
+      await load(server.url, opts.warmup, opts.connections);
     }
+    for (const framework of new Set(list.map((s) => s.framework))) {
+      const group = servers.filter((s) => s.scenario.framework === framework);
+      const bare = group.find((s) => s.scenario.name === `${framework}-bare`);
+      if (bare === undefined) throw new Error(`no ${framework}-bare scenario`);
+      await measureFramework(
+        bare,
+        group.filter((s) => s !== bare),
+        opts,
+      );
+    }
+  } finally {
+    await Promise.all(servers.map(stopServer));
   }
-  const rows = list.map((s) => {
-    const got = samples.get(s.name) ?? [];
-    return {
-      name: s.name,
-      framework: s.framework,
-      description: s.description,
-      cpuUsPerRequest: median(got.map((x) => x.cpuUsPerRequest)),
-      // the least CPU any round took: interference from other work on the machine only adds
-      cpuUsPerRequestMin: Math.min(...got.map((x) => x.cpuUsPerRequest)),
-      requestsPerSec: median(got.map((x) => x.requestsPerSec)),
-      p99Ms: median(got.map((x) => x.p99Ms)),
-      non2xx: got.reduce((n, x) => n + x.non2xx, 0),
-      errors: got.reduce((n, x) => n + x.errors, 0),
-      rounds: got.map((x) => Number(x.cpuUsPerRequest.toFixed(2))),
-    };
-  });
-  const table = rows.map((r) => {
-    const bare = rows.find((x) => x.name === `${r.framework}-bare`);
-    const anchor = rows.find((x) => x.name === `${r.framework}-anchor`);
-    return {
-      ...r,
-      ratioToBare: bare ? bare.cpuUsPerRequest / r.cpuUsPerRequest : Number.NaN,
-      ratioToAnchor: anchor ? anchor.cpuUsPerRequest / r.cpuUsPerRequest : Number.NaN,
-      ratioToBareMin: bare ? bare.cpuUsPerRequestMin / r.cpuUsPerRequestMin : Number.NaN,
-    };
-  });
-  const header = '| scenario | CPU µs/req | ratio bare/mode | anchor/mode | min µs/req | ratio of mins | req/s | p99 ms |';
-  const lines = [header, '|---|---:|---:|---:|---:|---:|---:|---:|'];
-  for (const r of table) {
-    const flag = r.non2xx + r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : '';
-    lines.push(
-      `| ${r.name}${flag} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.ratioToBare.toFixed(2)} | ${r.ratioToAnchor.toFixed(2)} | ${r.cpuUsPerRequestMin.toFixed(1)} | ${r.ratioToBareMin.toFixed(2)} | ${Math.round(r.requestsPerSec)} | ${r.p99Ms.toFixed(1)} |`,
-    );
-  }
-  console.log(lines.join('\n'));
+  const rows = summarise(servers);
+  console.log(table(rows));
   const dir = path.join(__dirname, '..', 'results');
   mkdirSync(dir, { recursive: true });
-  const record = { date: new Date().toISOString(), node: process.version, options: opts, results: table };
+  const record = { date: new Date().toISOString(), node: process.version, options: opts, results: rows };
   const stamp = record.date.replace(/[:.]/g, '-');
   writeFileSync(path.join(dir, `bench-${stamp}.json`), JSON.stringify(record, null, 2));
   writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(record, null, 2));

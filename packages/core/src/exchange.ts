@@ -1,7 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { subscribe } from 'node:diagnostics_channel';
+import { OutgoingMessage, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
-import { requestIdPolicy, isValidRequestId } from './request-id';
+import { generateRequestId, requestIdPolicy, isValidRequestId } from './request-id';
 import { reportError } from './safe-run';
 import type { Exchange, ExchangeSink, Framework, Outcome } from './types';
 
@@ -18,6 +19,43 @@ export type RouteResolver = (ex: ExchangeRecord) => string | undefined;
 
 const kExchange = Symbol.for('vigil.exchange');
 const kTimedOut = Symbol.for('vigil.socketTimedOut');
+/**
+ * Marks an `http.Server` on which an observer of this copy of the core has run. Private to the
+ * copy (not `Symbol.for`): a copy that is no longer used (a test runner's previous module registry)
+ * keeps its channel subscription but never sees its mark on a new server.
+ */
+const kObservedServer = Symbol('vigil.observedServer');
+
+/*
+ * Response accessors taken once from `OutgoingMessage.prototype`. Express 5 swaps the prototype of
+ * every `req` and `res` (`Object.setPrototypeOf`), which gives each response a map V8 has not seen,
+ * so `res.getHeader` or `res.writableFinished` is a slow prototype-chain lookup every time; calling
+ * the functions directly skips that. Any other response object (HTTP/2 compatibility API) uses
+ * plain property access.
+ */
+const outgoingProto = OutgoingMessage.prototype as unknown as Record<string, unknown>;
+const protoGetHeader = outgoingProto.getHeader as ServerResponse['getHeader'];
+const protoSetHeader = outgoingProto.setHeader as ServerResponse['setHeader'];
+const protoOn = outgoingProto.on as ServerResponse['on'];
+const writableFinishedGetter = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'writableFinished')?.get;
+const headersSentGetter = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')?.get;
+
+function responseHeader(res: ServerResponse, name: string): ReturnType<ServerResponse['getHeader']> {
+  return res instanceof OutgoingMessage ? protoGetHeader.call(res, name) : (res as unknown as ServerResponse).getHeader(name);
+}
+
+function setResponseHeader(res: ServerResponse, name: string, value: string): void {
+  if (res instanceof OutgoingMessage) protoSetHeader.call(res, name, value);
+  else (res as unknown as ServerResponse).setHeader(name, value);
+}
+
+function writableFinished(res: ServerResponse): boolean {
+  return writableFinishedGetter !== undefined && res instanceof OutgoingMessage ? writableFinishedGetter.call(res) : res.writableFinished;
+}
+
+function headersSent(res: ServerResponse): boolean {
+  return headersSentGetter !== undefined && res instanceof OutgoingMessage ? headersSentGetter.call(res) : res.headersSent;
+}
 
 const globalSinks: ExchangeSink[] = [];
 let sequence = 0;
@@ -76,31 +114,48 @@ export class ExchangeRecord implements Exchange {
   traceFlags = 0;
   span: unknown = undefined;
   logger: unknown = undefined;
-  readonly framework: Framework;
+  framework: Framework = 'node';
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly ctx: unknown;
+  ctx: unknown = undefined;
+  /**
+   * `false` while the exchange was only prepared at request start (see `prepareExchange`) and no
+   * vigil observer has claimed it: such an exchange ends without running any sink.
+   */
+  observed = false;
   private pathCache: string | undefined = undefined;
   private routeCache: string | undefined = undefined;
   private routeMatchedCache = false;
   private sinks: ExchangeSink[] | undefined = undefined;
-  private readonly resolveRoute: RouteResolver;
+  private resolveRoute: RouteResolver = unresolvedRoute;
   private readonly bytesWrittenAtStart: number;
 
-  constructor(framework: Framework, req: IncomingMessage, res: ServerResponse, ctx: unknown, resolveRoute: RouteResolver) {
+  /** Reads what the request start tells: method, URL, time, request id (when the policy allows it now). */
+  constructor(req: IncomingMessage, res: ServerResponse) {
     this.seq = ++sequence;
-    this.framework = framework;
     this.req = req;
     this.res = res;
-    this.ctx = ctx;
-    this.resolveRoute = resolveRoute;
     this.method = req.method ?? 'GET';
     this.url = req.url ?? '/';
     this.startTime = performance.now();
     const socket = req.socket as Socket | undefined;
     this.bytesWrittenAtStart = socket?.bytesWritten ?? 0;
     const incoming = headerValue(req, requestIdPolicy.header);
-    this.requestId = isValidRequestId(incoming) ? incoming : requestIdPolicy.generate(req);
+    if (isValidRequestId(incoming)) this.requestId = incoming;
+    // a user's generator may expect the framework's request object: it runs when observed
+    else this.requestId = requestIdPolicy.generate === generateRequestId ? generateRequestId() : '';
+  }
+
+  /** Claims the exchange for a framework observer (once); the request id is settled by then. */
+  observe(framework: Framework, ctx: unknown, resolveRoute: RouteResolver): void {
+    this.observed = true;
+    this.framework = framework;
+    this.ctx = ctx;
+    this.resolveRoute = resolveRoute;
+    if (this.requestId === '') {
+      this.requestId = requestIdPolicy.generate(this.req);
+      echoRequestId(this);
+    }
   }
 
   get path(): string {
@@ -161,17 +216,18 @@ export class ExchangeRecord implements Exchange {
   complete(): void {
     if (this.ended) return;
     this.ended = true;
+    if (!this.observed) return;
     const res = this.res;
     this.durationMs = performance.now() - this.startTime;
     const requestLength = this.req.headers['content-length'];
     if (requestLength !== undefined) this.requestBytes = Number(requestLength) || 0;
-    const responseLength = res.getHeader('content-length');
+    const responseLength = responseHeader(res, 'content-length');
     if (responseLength !== undefined) this.responseBytes = Number(responseLength) || 0;
     else {
       const socket = this.req.socket as Socket | undefined;
       if (socket) this.responseBytes = Math.max(0, socket.bytesWritten - this.bytesWrittenAtStart);
     }
-    if (res.writableFinished) {
+    if (writableFinished(res)) {
       this.status = res.statusCode;
       this.outcome = this.status >= 500 || isServerError(this.error) ? 'error' : 'ok';
     } else {
@@ -179,7 +235,7 @@ export class ExchangeRecord implements Exchange {
       const timedOut = (this.req as unknown as { timedout?: boolean }).timedout === true || socket?.[kTimedOut] === true;
       if (timedOut) {
         this.outcome = 'timeout';
-        this.status = res.headersSent ? res.statusCode : SERVER_TIMEOUT_STATUS;
+        this.status = headersSent(res) ? res.statusCode : SERVER_TIMEOUT_STATUS;
       } else {
         this.outcome = 'aborted';
         this.status = CLIENT_CLOSED_STATUS;
@@ -208,14 +264,80 @@ function isServerError(error: unknown): boolean {
   return !(typeof status === 'number' && status >= 400 && status < 500);
 }
 
-/** The exchange already attached to a response, if any. */
+function unresolvedRoute(): string | undefined {
+  return undefined;
+}
+
+function echoRequestId(ex: ExchangeRecord): void {
+  if (requestIdPolicy.echo && ex.requestId !== '' && !headersSent(ex.res)) setResponseHeader(ex.res, requestIdPolicy.header, ex.requestId);
+}
+
+/** The exchange a vigil observer has claimed for a response, if any. */
 export function existingExchange(res: ServerResponse): ExchangeRecord | undefined {
-  return (res as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
+  const ex = (res as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
+  return ex !== undefined && ex.observed ? ex : undefined;
 }
 
 /**
- * Creates the exchange for a request, or returns the one already there. Adds the single `close`
- * listener, watches the socket for server timeouts (once per socket) and echoes the request id.
+ * Makes the exchange of a request and hangs it on the response: the single `close` listener, the
+ * server-timeout watch (once per socket) and the echoed request id. Not yet observed.
+ */
+function prepareExchange(req: IncomingMessage, res: ServerResponse): ExchangeRecord {
+  const ex = new ExchangeRecord(req, res);
+  (res as unknown as Record<symbol, ExchangeRecord>)[kExchange] = ex;
+  // 'close' follows 'finish' on every response, and comes alone when the client went away: one
+  // listener covers both; `on` rather than `once` avoids a wrapper per request (complete() runs once)
+  if (res instanceof OutgoingMessage) protoOn.call(res, 'close', onResponseClose);
+  else (res as unknown as ServerResponse).on('close', onResponseClose);
+  const socket = req.socket as unknown as (Socket & Record<symbol, boolean>) | undefined;
+  if (socket !== undefined && socket !== null && socket[kTimedOut] === undefined) {
+    socket[kTimedOut] = false;
+    socket.once('timeout', markSocketTimedOut);
+  }
+  echoRequestId(ex);
+  return ex;
+}
+
+let listeningForRequestStart = false;
+
+/**
+ * Node's `http.server.request.start` diagnostics channel fires before the server's `request`
+ * listener runs. On a server where a vigil observer has run before, the exchange is prepared
+ * there, while `req` and `res` still have the shapes Node gave them: the same work costs a
+ * fraction of what it costs after Express has swapped their prototypes. Never throws into Node.
+ */
+function onRequestStart(message: unknown): void {
+  const { request, response, server } = message as { request: IncomingMessage; response: ServerResponse; server?: Record<symbol, unknown> };
+  if (server === undefined || server[kObservedServer] !== true) return;
+  if ((response as unknown as Record<symbol, unknown>)[kExchange] !== undefined) return;
+  try {
+    prepareExchange(request, response);
+  } catch (error) {
+    reportError('core.exchange', error);
+  }
+}
+
+function markServerObserved(req: IncomingMessage): void {
+  const server = (req.socket as unknown as { server?: Record<symbol, unknown> } | undefined)?.server;
+  if (server === undefined || server === null || typeof server !== 'object' || server[kObservedServer] === true) return;
+  server[kObservedServer] = true;
+  if (listeningForRequestStart) return;
+  listeningForRequestStart = true;
+  try {
+    subscribe('http.server.request.start', onRequestStart);
+  } catch {
+    // no diagnostics channel for HTTP here: every exchange is made by its observer
+  }
+}
+
+/** Setup an observer needs once per app, run when its exchange was not prepared at request start. */
+export type FirstSightSetup = (req: IncomingMessage, ctx: unknown) => void;
+
+/**
+ * Claims the request's exchange for an observer: the one prepared at request start, or a new one.
+ * Returns the exchange already claimed if there is one. `setup` runs only when this call made the
+ * exchange, which is always the case for the first request a server sees, so framework setup
+ * that is needed once per app (error capture layers) is done by then.
  */
 export function attachExchange(
   framework: Framework,
@@ -223,21 +345,15 @@ export function attachExchange(
   res: ServerResponse,
   ctx: unknown,
   resolveRoute: RouteResolver,
+  setup?: FirstSightSetup,
 ): ExchangeRecord {
-  const slot = res as unknown as Record<symbol, ExchangeRecord | undefined>;
-  const existing = slot[kExchange];
-  if (existing !== undefined) return existing;
-  const ex = new ExchangeRecord(framework, req, res, ctx, resolveRoute);
-  slot[kExchange] = ex;
-  // 'close' follows 'finish' on every response, and comes alone when the client went away: one
-  // listener covers both; `on` rather than `once` avoids a wrapper per request (complete() runs once)
-  res.on('close', onResponseClose);
-  const socket = req.socket as unknown as (Socket & Record<symbol, boolean>) | undefined;
-  if (socket !== undefined && socket !== null && socket[kTimedOut] === undefined) {
-    socket[kTimedOut] = false;
-    socket.once('timeout', markSocketTimedOut);
-  }
-  if (requestIdPolicy.echo && !res.headersSent) res.setHeader(requestIdPolicy.header, ex.requestId);
+  let ex = (res as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
+  if (ex === undefined) {
+    ex = prepareExchange(req, res);
+    markServerObserved(req);
+    ex.observe(framework, ctx, resolveRoute);
+    setup?.(req, ctx);
+  } else if (!ex.observed) ex.observe(framework, ctx, resolveRoute);
   return ex;
 }
 

@@ -69,9 +69,5 @@ function ensureErrorCapture(req: IncomingMessage): void {
  * ```
  */
 export function observeExpress(req: IncomingMessage, res: ServerResponse): Exchange {
-  const existing = existingExchange(res);
-  if (existing !== undefined) return existing;
-  const ex = attachExchange('express', req, res, undefined, resolveExpressRoute);
-  ensureErrorCapture(req);
-  return ex;
+  return attachExchange('express', req, res, undefined, resolveExpressRoute, ensureErrorCapture);
 }

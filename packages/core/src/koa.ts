@@ -22,8 +22,8 @@ function vigilKoaAppError(err: unknown, ctx?: { res?: ServerResponse }): void {
   if (ctx?.res !== undefined) existingExchange(ctx.res)?.recordError(err);
 }
 
-function ensureKoaErrorCapture(ctx: KoaContextLike): void {
-  const app = ctx.app;
+function ensureKoaErrorCapture(_req: IncomingMessage, ctx: unknown): void {
+  const app = (ctx as KoaContextLike).app;
   if (app === undefined || appsWithErrorCapture.has(app)) return;
   appsWithErrorCapture.add(app);
   if (typeof app.on === 'function') app.on('error', vigilKoaAppError);
@@ -62,11 +62,7 @@ function keepKoaError(ex: Exchange, error: unknown): void {
  * ```
  */
 export function observeKoa(ctx: KoaContextLike): Exchange {
-  const existing = existingExchange(ctx.res);
-  if (existing !== undefined) return existing;
-  const ex = attachExchange('koa', ctx.req, ctx.res, ctx, resolveKoaRoute);
-  ensureKoaErrorCapture(ctx);
-  return ex;
+  return attachExchange('koa', ctx.req, ctx.res, ctx, resolveKoaRoute, ensureKoaErrorCapture);
 }
 
 /**

@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { attachExchange, existingExchange } from './exchange';
+import { attachExchange, type ExchangeRecord } from './exchange';
 import { normalizePath } from './normalize-path';
 import type { Exchange } from './types';
+
+function normalizedPathRoute(ex: ExchangeRecord): string {
+  return normalizePath(ex.path);
+}
 
 /**
  * Creates (or returns) the exchange for a plain `node:http` request. With no router, the route is
@@ -17,5 +21,5 @@ import type { Exchange } from './types';
  * ```
  */
 export function observeNode(req: IncomingMessage, res: ServerResponse): Exchange {
-  return existingExchange(res) ?? attachExchange('node', req, res, undefined, (ex) => normalizePath(ex.path));
+  return attachExchange('node', req, res, undefined, normalizedPathRoute);
 }
