@@ -169,6 +169,7 @@ describe('exchanges prepared at request start', () => {
       const a = await get(base, '/api/users/1', { 'x-request-id': 'k-1' });
       const b = await get(base, '/api/users/2', { 'x-request-id': 'k-2' });
       const gone = await get(base, '/api/gone');
+      expect(gone.status).toBe(404);
       const fail = await get(base, '/api/fail', { 'x-request-id': 'k-fail' });
       await until(() => ended.length === 4);
       expect([a.id, b.id]).toEqual(['k-1', 'k-2']);
