@@ -1,9 +1,10 @@
 import { subscribe } from 'node:diagnostics_channel';
-import { OutgoingMessage, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import { generateRequestId, requestIdPolicy, isValidRequestId } from './request-id';
 import { reportError } from './safe-run';
+import { onResponse, responseFinished, responseHeader, responseHeadersSent, setResponseHeader } from './response';
 import type { Exchange, ExchangeSink, Framework, Outcome } from './types';
 
 /** Route value for a request that no route answered. One constant, never the raw path. */
@@ -26,36 +27,6 @@ const kTimedOut = Symbol.for('vigil.socketTimedOut');
  */
 const kObservedServer = Symbol('vigil.observedServer');
 
-/*
- * Response accessors taken once from `OutgoingMessage.prototype`. Express 5 swaps the prototype of
- * every `req` and `res` (`Object.setPrototypeOf`), which gives each response a map V8 has not seen,
- * so `res.getHeader` or `res.writableFinished` is a slow prototype-chain lookup every time; calling
- * the functions directly skips that. Any other response object (HTTP/2 compatibility API) uses
- * plain property access.
- */
-const outgoingProto = OutgoingMessage.prototype as unknown as Record<string, unknown>;
-const protoGetHeader = outgoingProto.getHeader as ServerResponse['getHeader'];
-const protoSetHeader = outgoingProto.setHeader as ServerResponse['setHeader'];
-const protoOn = outgoingProto.on as ServerResponse['on'];
-const writableFinishedGetter = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'writableFinished')?.get;
-const headersSentGetter = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')?.get;
-
-function responseHeader(res: ServerResponse, name: string): ReturnType<ServerResponse['getHeader']> {
-  return res instanceof OutgoingMessage ? protoGetHeader.call(res, name) : (res as unknown as ServerResponse).getHeader(name);
-}
-
-function setResponseHeader(res: ServerResponse, name: string, value: string): void {
-  if (res instanceof OutgoingMessage) protoSetHeader.call(res, name, value);
-  else (res as unknown as ServerResponse).setHeader(name, value);
-}
-
-function writableFinished(res: ServerResponse): boolean {
-  return writableFinishedGetter !== undefined && res instanceof OutgoingMessage ? writableFinishedGetter.call(res) : res.writableFinished;
-}
-
-function headersSent(res: ServerResponse): boolean {
-  return headersSentGetter !== undefined && res instanceof OutgoingMessage ? headersSentGetter.call(res) : res.headersSent;
-}
 
 const globalSinks: ExchangeSink[] = [];
 let sequence = 0;
@@ -83,8 +54,8 @@ function markSocketTimedOut(this: Socket): void {
   (this as unknown as Record<symbol, boolean>)[kTimedOut] = true;
 }
 
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
   if (value === undefined) return undefined;
   return typeof value === 'string' ? value : value[0];
 }
@@ -117,6 +88,7 @@ export class ExchangeRecord implements Exchange {
   framework: Framework = 'node';
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  readonly headers: IncomingHttpHeaders;
   ctx: unknown = undefined;
   /**
    * `false` while the exchange was only prepared at request start (see `prepareExchange`) and no
@@ -138,9 +110,10 @@ export class ExchangeRecord implements Exchange {
     this.method = req.method ?? 'GET';
     this.url = req.url ?? '/';
     this.startTime = performance.now();
+    this.headers = req.headers;
     const socket = req.socket as Socket | undefined;
     this.bytesWrittenAtStart = socket?.bytesWritten ?? 0;
-    const incoming = headerValue(req, requestIdPolicy.header);
+    const incoming = headerValue(this.headers, requestIdPolicy.header);
     if (isValidRequestId(incoming)) this.requestId = incoming;
     // a user's generator may expect the framework's request object: it runs when observed
     else this.requestId = requestIdPolicy.generate === generateRequestId ? generateRequestId() : '';
@@ -192,7 +165,7 @@ export class ExchangeRecord implements Exchange {
   }
 
   header(name: string): string | undefined {
-    return headerValue(this.req, name);
+    return headerValue(this.headers, name);
   }
 
   /** Sets the route template explicitly (a package that answers the request itself, e.g. health probes). */
@@ -219,7 +192,7 @@ export class ExchangeRecord implements Exchange {
     if (!this.observed) return;
     const res = this.res;
     this.durationMs = performance.now() - this.startTime;
-    const requestLength = this.req.headers['content-length'];
+    const requestLength = this.headers['content-length'];
     if (requestLength !== undefined) this.requestBytes = Number(requestLength) || 0;
     const responseLength = responseHeader(res, 'content-length');
     if (responseLength !== undefined) this.responseBytes = Number(responseLength) || 0;
@@ -227,7 +200,7 @@ export class ExchangeRecord implements Exchange {
       const socket = this.req.socket as Socket | undefined;
       if (socket) this.responseBytes = Math.max(0, socket.bytesWritten - this.bytesWrittenAtStart);
     }
-    if (writableFinished(res)) {
+    if (responseFinished(res)) {
       this.status = res.statusCode;
       this.outcome = this.status >= 500 || isServerError(this.error) ? 'error' : 'ok';
     } else {
@@ -235,7 +208,7 @@ export class ExchangeRecord implements Exchange {
       const timedOut = (this.req as unknown as { timedout?: boolean }).timedout === true || socket?.[kTimedOut] === true;
       if (timedOut) {
         this.outcome = 'timeout';
-        this.status = headersSent(res) ? res.statusCode : SERVER_TIMEOUT_STATUS;
+        this.status = responseHeadersSent(res) ? res.statusCode : SERVER_TIMEOUT_STATUS;
       } else {
         this.outcome = 'aborted';
         this.status = CLIENT_CLOSED_STATUS;
@@ -269,13 +242,26 @@ function unresolvedRoute(): string | undefined {
 }
 
 function echoRequestId(ex: ExchangeRecord): void {
-  if (requestIdPolicy.echo && ex.requestId !== '' && !headersSent(ex.res)) setResponseHeader(ex.res, requestIdPolicy.header, ex.requestId);
+  if (requestIdPolicy.echo && ex.requestId !== '' && !responseHeadersSent(ex.res)) setResponseHeader(ex.res, requestIdPolicy.header, ex.requestId);
 }
 
 /** The exchange a vigil observer has claimed for a response, if any. */
 export function existingExchange(res: ServerResponse): ExchangeRecord | undefined {
   const ex = (res as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
   return ex !== undefined && ex.observed ? ex : undefined;
+}
+
+/**
+ * The exchange a vigil observer made for a response, without making one; `undefined` when no
+ * observer has seen the request.
+ *
+ * @example
+ * ```ts
+ * const ex = findExchange(req.res); // in code that holds an Express req
+ * ```
+ */
+export function findExchange(res: ServerResponse): Exchange | undefined {
+  return existingExchange(res);
 }
 
 /**
@@ -287,8 +273,7 @@ function prepareExchange(req: IncomingMessage, res: ServerResponse): ExchangeRec
   (res as unknown as Record<symbol, ExchangeRecord>)[kExchange] = ex;
   // 'close' follows 'finish' on every response, and comes alone when the client went away: one
   // listener covers both; `on` rather than `once` avoids a wrapper per request (complete() runs once)
-  if (res instanceof OutgoingMessage) protoOn.call(res, 'close', onResponseClose);
-  else (res as unknown as ServerResponse).on('close', onResponseClose);
+  onResponse(res, 'close', onResponseClose);
   const socket = req.socket as unknown as (Socket & Record<symbol, boolean>) | undefined;
   if (socket !== undefined && socket !== null && socket[kTimedOut] === undefined) {
     socket[kTimedOut] = false;

@@ -14,8 +14,9 @@ export type {
   TraceIds,
   TraceSummary,
 } from './types';
-export { onExchangeEnd, setExchangeRoute, UNMATCHED_ROUTE, CLIENT_CLOSED_STATUS, SERVER_TIMEOUT_STATUS } from './exchange';
+export { onExchangeEnd, findExchange, setExchangeRoute, UNMATCHED_ROUTE, CLIENT_CLOSED_STATUS, SERVER_TIMEOUT_STATUS } from './exchange';
 export { observeExpress } from './express';
+export { responseHeader, setResponseHeader, responseHeadersSent, responseFinished, onResponse } from './response';
 export { observeKoa, runKoaDownstream, continueKoa } from './koa';
 export { observeNode } from './node';
 export {

@@ -93,11 +93,18 @@ export async function runKoaDownstream(ex: Exchange, next: () => Promise<unknown
  * app.use(async (ctx, next) => continueKoa(observeKoa(ctx), next));
  * ```
  */
-export async function continueKoa(ex: Exchange, next: () => Promise<unknown>): Promise<void> {
+export function continueKoa(ex: Exchange, next: () => Promise<unknown>): Promise<unknown> {
+  let downstream: Promise<unknown>;
   try {
-    await (requestContextEnabled() ? runInExchange(ex, next) : next());
+    downstream = requestContextEnabled() ? runInExchange(ex, next) : next();
   } catch (error) {
     keepKoaError(ex, error);
-    throw error;
+    return Promise.reject(error);
   }
+  if (!(downstream instanceof Promise)) return Promise.resolve(downstream);
+  // one reaction instead of an async function's promise and await
+  return downstream.then(undefined, (error: unknown) => {
+    keepKoaError(ex, error);
+    throw error;
+  });
 }

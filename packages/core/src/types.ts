@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * How a request ended.
@@ -87,6 +87,8 @@ export interface Exchange {
   readonly req: IncomingMessage;
   /** The Node response. */
   readonly res: ServerResponse;
+  /** The request headers (`req.headers`, read once at the start; lower-case names). */
+  readonly headers: IncomingHttpHeaders;
   /** The Koa context, for Koa exchanges. */
   readonly ctx: unknown;
   /** First value of a request header (name in lower case), or `undefined`. */

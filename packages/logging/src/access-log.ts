@@ -1,6 +1,6 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type Logger } from 'pino';
-import { isValidRequestId, reportError, type Exchange } from '@vigil/core';
+import { findExchange, isValidRequestId, reportError, responseHeader, responseHeadersSent, setResponseHeader, type Exchange } from '@vigil/core';
 import type { LogDestination } from './log-destination';
 import { createLogger, kNoMixin, requestLogger, vigilFormat } from './logger';
 import { accessCounters, ensureRegistered } from './package-info';
@@ -50,17 +50,19 @@ function defaultMessage(ex: Exchange, route: string): string {
 }
 
 /**
- * Which exchange a request-scoped object (`req` in Express, `ctx` in Koa) belongs to; used by
- * the shared `log` getter.
+ * On an exchange: the access log whose middleware saw it, for the `log` getter. Kept on the
+ * exchange (one hidden class for every request) rather than on `req`, which Express gives a new
+ * hidden class per request, making any property added to it slow.
  */
-export type ExchangeOf = (holder: object) => Exchange | undefined;
-
-/** On a request holder (`req`, `ctx`): the access log that saw it, for the `log` getter. */
 const kAccessLog = Symbol('vigil.logging.accessLog');
 
-function getRequestLog(this: object): Logger | undefined {
-  const access = (this as Symbolic)[kAccessLog] as AccessLog | undefined;
-  return access === undefined ? undefined : access.requestLog(this);
+/** `req.log` / `ctx.log`: both holders carry the Node response as `res`. */
+function getRequestLog(this: { res?: ServerResponse }): Logger | undefined {
+  const res = this.res;
+  const ex = res === undefined || res === null ? undefined : findExchange(res);
+  if (ex === undefined) return undefined;
+  const access = (ex as unknown as Symbolic)[kAccessLog] as AccessLog | undefined;
+  return access === undefined ? undefined : requestLogger(access.logger, ex);
 }
 
 function setRequestLog(this: object, value: unknown): void {
@@ -109,16 +111,14 @@ export class AccessLog {
   private readonly responseHeaders: string[] | undefined;
   private readonly logQuiet: boolean;
   private readonly maxPathLength: number;
-  private readonly exchangeOf: ExchangeOf;
   private readonly accessorHost: (proto: object) => object | undefined;
   /** The holder prototype already known to carry the `log` accessor. */
   private lastProto: object | undefined = undefined;
 
   /**
-   * @param exchangeOf finds the exchange of a holder (`req` / `ctx`), for the `log` getter
    * @param accessorHost picks, from a holder's prototype, where the `log` accessor is installed
    */
-  constructor(options: LoggingOptions | undefined, framework: string, exchangeOf: ExchangeOf, accessorHost: (proto: object) => object | undefined) {
+  constructor(options: LoggingOptions | undefined, framework: string, accessorHost: (proto: object) => object | undefined) {
     const o = options ?? {};
     if (o === null || typeof o !== 'object') throw new TypeError(`@vigil/logging: ${framework}Logging options must be an object`);
     if (o.logger !== undefined && (o.logger === null || typeof (o.logger as Logger).child !== 'function' || typeof (o.logger as Logger).info !== 'function')) {
@@ -153,7 +153,6 @@ export class AccessLog {
     this.responseHeaders = headerNames(o.responseHeaders, 'responseHeaders');
     this.logQuiet = o.logQuiet === true;
     this.maxPathLength = maxPathLength;
-    this.exchangeOf = exchangeOf;
     this.accessorHost = accessorHost;
 
     const childOptions: pino.ChildLoggerOptions = {};
@@ -213,23 +212,17 @@ export class AccessLog {
     const previous = ex.requestId;
     ex.requestId = id;
     const res = ex.res;
-    if (!res.headersSent && res.getHeader('x-request-id') === previous) res.setHeader('x-request-id', id);
-  }
-
-  /** `req.log` / `ctx.log` for a request this access log saw: the request's child logger, made on first read. */
-  requestLog(holder: object): Logger {
-    const ex = this.exchangeOf(holder);
-    return ex === undefined ? this.logger : requestLogger(this.logger, ex);
+    if (!responseHeadersSent(res) && responseHeader(res, 'x-request-id') === previous) setResponseHeader(res, 'x-request-id', id);
   }
 
   /**
-   * Makes `holder.log` (Express `req`, Koa `ctx`) answer with the request's child logger. The
-   * getter lives on a prototype, installed once; per request only a reference to this access log
-   * is stored on the holder. Where no suitable prototype exists, the getter is defined on the
+   * Makes `holder.log` (Express `req`, Koa `ctx`) answer with the request's child logger, made on
+   * first read. The getter lives on a prototype, installed once; per request only this access log
+   * is noted on the exchange. Where no suitable prototype exists, the getter is defined on the
    * holder itself.
    */
-  attach(holder: object): void {
-    (holder as Symbolic)[kAccessLog] = this;
+  attach(holder: object, ex: Exchange): void {
+    (ex as unknown as Symbolic)[kAccessLog] = this;
     const proto = Object.getPrototypeOf(holder) as object | null;
     if (proto === this.lastProto) return;
     const host = proto === null ? undefined : this.accessorHost(proto);
@@ -305,7 +298,7 @@ export class AccessLog {
       fields.trace_id = ex.traceId;
       fields.span_id = ex.spanId;
     }
-    if (this.requestHeaders !== undefined) fields.request_headers = maskHeaders(ex.req.headers, this.requestHeaders);
+    if (this.requestHeaders !== undefined) fields.request_headers = maskHeaders(ex.headers, this.requestHeaders);
     if (this.responseHeaders !== undefined) fields.response_headers = maskHeaders(ex.res.getHeaders(), this.responseHeaders);
     if (ex.error !== undefined) fields.err = ex.error;
     if (this.withReq) fields.req = ex.req;
@@ -326,7 +319,7 @@ export class AccessLog {
     const chindings = (this.logger as unknown as Symbolic)[chindingsSym] as string;
     let line = `{"level":"${level}","timestamp":"${isoTime(endEpochMs)}"${chindings},"method":"${ex.method}","route":${quote(route)},"path":${quote(this.path(ex))},"status":${ex.status},"duration_ms":${Math.round(ex.durationMs * 1000) / 1000},"request_bytes":${ex.requestBytes},"response_bytes":${ex.responseBytes},"outcome":"${ex.outcome}","request_id":${quote(ex.requestId)}`;
     if (ex.traceId !== '') line += `,"trace_id":${quote(ex.traceId)},"span_id":${quote(ex.spanId)}`;
-    if (this.requestHeaders !== undefined) line += `,"request_headers":${safeJson(maskHeaders(ex.req.headers, this.requestHeaders))}`;
+    if (this.requestHeaders !== undefined) line += `,"request_headers":${safeJson(maskHeaders(ex.headers, this.requestHeaders))}`;
     if (this.responseHeaders !== undefined) line += `,"response_headers":${safeJson(maskHeaders(ex.res.getHeaders(), this.responseHeaders))}`;
     if (ex.error !== undefined) line += `,"err":${safeJson(serializeError(ex.error))}`;
     return `${line},"message":${quote(message)}}\n`;

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { observeExpress, runInExchange, type Exchange } from '@vigil/core';
+import { observeExpress, runInExchange } from '@vigil/core';
 import { AccessLog } from './access-log';
 import type { LoggingOptions } from './types';
 
@@ -13,11 +13,6 @@ declare global {
       log: Logger;
     }
   }
-}
-
-function exchangeOfRequest(req: object): Exchange | undefined {
-  const r = req as Request;
-  return r.res === undefined ? undefined : observeExpress(r, r.res);
 }
 
 /**
@@ -58,11 +53,11 @@ function expressRequestPrototype(proto: object): object | undefined {
  * ```
  */
 export function expressLogging(options?: LoggingOptions): RequestHandler {
-  const access = new AccessLog(options, 'express', exchangeOfRequest, expressRequestPrototype);
+  const access = new AccessLog(options, 'express', expressRequestPrototype);
   return function vigilLogging(req: Request, res: Response, next: NextFunction): void {
     const ex = observeExpress(req, res);
     access.begin(ex);
-    access.attach(req);
+    access.attach(req, ex);
     runInExchange(ex, next);
   };
 }

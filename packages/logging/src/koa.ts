@@ -1,6 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
-import { observeKoa, runKoaDownstream, type Exchange } from '@vigil/core';
+import { observeKoa, runKoaDownstream } from '@vigil/core';
 import { AccessLog } from './access-log';
 import type { LoggingOptions } from './types';
 
@@ -9,10 +9,6 @@ declare module 'koa' {
     /** The request's child logger (bound to `request_id`), created on first use by `koaLogging`. */
     log: Logger;
   }
-}
-
-function exchangeOfContext(ctx: object): Exchange | undefined {
-  return observeKoa(ctx as Context);
 }
 
 /** Where `ctx.log` lives: the app's `app.context`, the prototype of every context it makes. */
@@ -44,11 +40,11 @@ function appContext(proto: object): object {
  * ```
  */
 export function koaLogging(options?: LoggingOptions): Middleware {
-  const access = new AccessLog(options, 'koa', exchangeOfContext, appContext);
+  const access = new AccessLog(options, 'koa', appContext);
   return async function vigilLogging(ctx: Context, next: Next): Promise<void> {
     const ex = observeKoa(ctx);
     access.begin(ex);
-    access.attach(ctx);
+    access.attach(ctx, ex);
     await runKoaDownstream(ex, next);
   };
 }

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Exchange } from '@vigil/core';
-import { reportError } from '@vigil/core';
+import { reportError, responseHeadersSent, setResponseHeader } from '@vigil/core';
 import { dropSpan, EXCHANGE_KEY, kReusedServerSpan, setupTracer } from './runtime';
 import type { IgnorePath, ServerTracingOptions } from './types';
 import { formatTraceparent, outgoingTraceFlags } from './w3c-trace-context';
@@ -94,7 +94,7 @@ export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Cont
     ctx = active.setValue(EXCHANGE_KEY, ex);
     (ex.res as unknown as Record<symbol, Exchange>)[kReusedServerSpan] = ex;
   } else {
-    const parent = propagation.extract(active, ex.req.headers);
+    const parent = propagation.extract(active, ex.headers);
     span = tracer.startSpan(
       ex.method,
       {
@@ -118,7 +118,7 @@ export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Cont
   ex.traceId = sc.traceId;
   ex.spanId = sc.spanId;
   ex.traceFlags = flags;
-  if (config.traceResponse && !ex.res.headersSent) ex.res.setHeader(TRACERESPONSE_HEADER, formatTraceparent(sc.traceId, sc.spanId, flags));
+  if (config.traceResponse && !responseHeadersSent(ex.res)) setResponseHeader(ex.res, TRACERESPONSE_HEADER, formatTraceparent(sc.traceId, sc.spanId, flags));
   return ctx;
 }
 
