@@ -54,6 +54,27 @@ function markSocketTimedOut(this: Socket): void {
   (this as unknown as Record<symbol, boolean>)[kTimedOut] = true;
 }
 
+/**
+ * The request id header and `content-length` from `req.rawHeaders`, in one pass, without making
+ * Node build `req.headers` (which it does lazily, and which a Koa app serving a GET may never
+ * need). A request id header sent twice counts as invalid, as Node would join the two with ", ".
+ */
+function scanRawHeaders(raw: string[] | undefined, idHeader: string): { id: string | undefined; length: string | undefined } | undefined {
+  if (!Array.isArray(raw)) return undefined;
+  let id: string | undefined;
+  let idCount = 0;
+  let length: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === idHeader.length && (name === idHeader || name.toLowerCase() === idHeader)) {
+      if (idCount++ === 0) id = raw[i + 1];
+    } else if (length === undefined && name.length === 14 && (name === 'content-length' || name.toLowerCase() === 'content-length')) {
+      length = raw[i + 1];
+    }
+  }
+  return { id: idCount === 1 ? id : undefined, length };
+}
+
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   if (value === undefined) return undefined;
@@ -88,7 +109,8 @@ export class ExchangeRecord implements Exchange {
   framework: Framework = 'node';
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly headers: IncomingHttpHeaders;
+  private headersCache: IncomingHttpHeaders | undefined = undefined;
+  private readonly requestLength: string | undefined;
   ctx: unknown = undefined;
   /**
    * `false` while the exchange was only prepared at request start (see `prepareExchange`) and no
@@ -110,10 +132,11 @@ export class ExchangeRecord implements Exchange {
     this.method = req.method ?? 'GET';
     this.url = req.url ?? '/';
     this.startTime = performance.now();
-    this.headers = req.headers;
     const socket = req.socket as Socket | undefined;
     this.bytesWrittenAtStart = socket?.bytesWritten ?? 0;
-    const incoming = headerValue(this.headers, requestIdPolicy.header);
+    const scanned = scanRawHeaders(req.rawHeaders, requestIdPolicy.header);
+    this.requestLength = scanned === undefined ? headerValue(this.headers, 'content-length') : scanned.length;
+    const incoming = scanned === undefined ? headerValue(this.headers, requestIdPolicy.header) : scanned.id;
     if (isValidRequestId(incoming)) this.requestId = incoming;
     // a user's generator may expect the framework's request object: it runs when observed
     else this.requestId = requestIdPolicy.generate === generateRequestId ? generateRequestId() : '';
@@ -137,6 +160,12 @@ export class ExchangeRecord implements Exchange {
       this.pathCache = q === -1 ? this.url : this.url.slice(0, q);
     }
     return this.pathCache;
+  }
+
+  /** The request headers (`req.headers`), read on first use. */
+  get headers(): IncomingHttpHeaders {
+    if (this.headersCache === undefined) this.headersCache = this.req.headers;
+    return this.headersCache;
   }
 
   get startEpochMs(): number {
@@ -192,8 +221,7 @@ export class ExchangeRecord implements Exchange {
     if (!this.observed) return;
     const res = this.res;
     this.durationMs = performance.now() - this.startTime;
-    const requestLength = this.headers['content-length'];
-    if (requestLength !== undefined) this.requestBytes = Number(requestLength) || 0;
+    if (this.requestLength !== undefined) this.requestBytes = Number(this.requestLength) || 0;
     const responseLength = responseHeader(res, 'content-length');
     if (responseLength !== undefined) this.responseBytes = Number(responseLength) || 0;
     else {

@@ -87,7 +87,7 @@ export interface Exchange {
   readonly req: IncomingMessage;
   /** The Node response. */
   readonly res: ServerResponse;
-  /** The request headers (`req.headers`, read once at the start; lower-case names). */
+  /** The request headers (`req.headers`, read on first use and kept; lower-case names). */
   readonly headers: IncomingHttpHeaders;
   /** The Koa context, for Koa exchanges. */
   readonly ctx: unknown;

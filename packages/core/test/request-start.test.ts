@@ -7,6 +7,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import Koa from 'koa';
 import { Router } from '@koa/router';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { configureRequestId, continueExpress, continueKoa, observeExpress, observeKoa, onExchangeEnd, UNMATCHED_ROUTE, type Exchange } from '../src';
 import { resetRequestIdPolicy } from '../src/request-id';
@@ -91,6 +92,30 @@ describe('exchanges prepared at request start', () => {
       await new Promise((r) => setTimeout(r, 400));
       expect(ended).toHaveLength(2);
       expect(ended[1]).toMatchObject({ outcome: 'aborted', status: 499, route: '/slow' });
+    } finally {
+      await close();
+    }
+  });
+
+  it('replaces a request id header sent twice, as Node would join the two', async () => {
+    const { app, ended } = observedExpress();
+    app.get('/x', (_req, res) => { res.send('x'); });
+    const { base, close } = await listen(app);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const response = await new Promise<string>((resolve, reject) => {
+          const socket = net.connect(Number(new URL(base).port), '127.0.0.1', () => {
+            socket.end('GET /x HTTP/1.1\r\nHost: t\r\nx-request-id: first-id\r\nX-Request-Id: second-id\r\nConnection: close\r\n\r\n');
+          });
+          let text = '';
+          socket.on('data', (d) => { text += String(d); });
+          socket.on('end', () => resolve(text));
+          socket.on('error', reject);
+        });
+        expect(response).toMatch(/^HTTP\/1\.1 200/);
+        expect(response).toMatch(/\r\nx-request-id: [0-9a-f]{12}-[0-9a-z]+\r\n/i);
+      }
+      await until(() => ended.length === 2);
     } finally {
       await close();
     }
