@@ -11,7 +11,8 @@
  * every server thread on CPU 1 and the load generator on CPU 0 (with `taskset`); off by default,
  * because on this project's machine pinned servers served half the requests per second.
  *
- * Options: --rounds 15 --requests 5000 (per burst) --connections 20 --warmup 3000 --pin
+ * Options: --rounds 15 --requests 5000 (per burst) --rewarm 1000 (unmeasured, before each burst)
+ * --connections 20 --warmup 3000 --pin
  * --only express-bare,express-core (names or prefixes, comma separated).
  */
 import autocannon from 'autocannon';
@@ -27,6 +28,7 @@ interface Options {
   requests: number;
   connections: number;
   warmup: number;
+  rewarm: number;
   pin: boolean;
   only: string[];
 }
@@ -49,7 +51,7 @@ interface RunningServer {
 }
 
 function parseOptions(argv: string[]): Options {
-  const opts: Options = { rounds: 15, requests: 5_000, connections: 20, warmup: 3_000, pin: false, only: [] };
+  const opts: Options = { rounds: 15, requests: 5_000, connections: 20, warmup: 3_000, rewarm: 1_000, pin: false, only: [] };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = argv[i + 1];
@@ -61,6 +63,7 @@ function parseOptions(argv: string[]): Options {
     else if (key === '--requests') opts.requests = Number(value);
     else if (key === '--connections') opts.connections = Number(value);
     else if (key === '--warmup') opts.warmup = Number(value);
+    else if (key === '--rewarm') opts.rewarm = Number(value);
     else if (key === '--only') opts.only = value.split(',').filter(Boolean);
     else continue;
     i++;
@@ -116,14 +119,17 @@ function load(url: string, amount: number, connections: number): Promise<autocan
 }
 
 async function burst(server: RunningServer, opts: Options): Promise<Sample> {
+  // a server idle while the others were measured has had its heap shrunk and code aged by V8:
+  // warm it up again, unmeasured, so every burst starts from a running server
+  if (opts.rewarm > 0) await load(server.url, opts.rewarm, opts.connections);
   const before = await readCpuUs(server.child);
-  const started = process.hrtime.bigint();
   const result = await load(server.url, opts.requests, opts.connections);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const after = await readCpuUs(server.child);
   const sample: Sample = {
     cpuUsPerRequest: (after - before) / result.requests.total,
-    requestsPerSec: result.requests.total / seconds,
+    // Little's law: autocannon ends a run of `amount` requests on its one-second ticker, so
+    // requests / elapsed time would round short bursts to whole seconds
+    requestsPerSec: (opts.connections * 1000) / result.latency.mean,
     p99Ms: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,

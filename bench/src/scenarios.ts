@@ -155,6 +155,11 @@ function noopSink(): void {
 
 export const scenarios: Scenario[] = [
   expressScenario('express-bare', 'Express 5, no observability', () => undefined),
+  expressScenario('express-middleware', 'reference: one empty middleware (the floor of any middleware package)', (app) => {
+    app.use(function emptyMiddleware(_req, _res, next) {
+      next();
+    });
+  }),
   expressScenario('express-core', '@vigil/core: observeExpress with one no-op sink', (app) => {
     const { observeExpress, continueExpress } = require('@vigil/core') as typeof import('@vigil/core');
     app.use(function vigilCore(req, res, next) {
@@ -213,6 +218,11 @@ export const scenarios: Scenario[] = [
   }, undefined, '/readyz'),
   expressScenario('express-all', 'every vigil package: tracing (all sampled), logging, metrics, health, dashboard', expressAll, vigilTracing(1)),
   koaScenario('koa-bare', 'Koa 3 + @koa/router, no observability', () => undefined),
+  koaScenario('koa-middleware', 'reference: one empty middleware (the floor of any middleware package)', (app) => {
+    app.use(function emptyMiddleware(_ctx, next) {
+      return next();
+    });
+  }),
   koaScenario('koa-core', '@vigil/core: observeKoa with one no-op sink', (app) => {
     const { observeKoa, continueKoa } = require('@vigil/core') as typeof import('@vigil/core');
     app.use(function vigilCore(ctx, next) {
