@@ -124,8 +124,11 @@ export class ExchangeRecord implements Exchange {
   private resolveRoute: RouteResolver = unresolvedRoute;
   private readonly bytesWrittenAtStart: number;
 
-  /** Reads what the request start tells: method, URL, time, request id (when the policy allows it now). */
-  constructor(req: IncomingMessage, res: ServerResponse) {
+  /**
+   * Reads what the request start tells: method, URL, time, request id (when the policy allows it
+   * now). `eagerHeaders` makes Node build `req.headers` now, for frameworks that always read them.
+   */
+  constructor(req: IncomingMessage, res: ServerResponse, eagerHeaders: boolean) {
     this.seq = ++sequence;
     this.req = req;
     this.res = res;
@@ -134,7 +137,8 @@ export class ExchangeRecord implements Exchange {
     this.startTime = performance.now();
     const socket = req.socket as Socket | undefined;
     this.bytesWrittenAtStart = socket?.bytesWritten ?? 0;
-    const scanned = scanRawHeaders(req.rawHeaders, requestIdPolicy.header);
+    if (eagerHeaders) this.headersCache = req.headers;
+    const scanned = eagerHeaders ? undefined : scanRawHeaders(req.rawHeaders, requestIdPolicy.header);
     this.requestLength = scanned === undefined ? headerValue(this.headers, 'content-length') : scanned.length;
     const incoming = scanned === undefined ? headerValue(this.headers, requestIdPolicy.header) : scanned.id;
     if (isValidRequestId(incoming)) this.requestId = incoming;
@@ -296,8 +300,10 @@ export function findExchange(res: ServerResponse): Exchange | undefined {
  * Makes the exchange of a request and hangs it on the response: the single `close` listener, the
  * server-timeout watch (once per socket) and the echoed request id. Not yet observed.
  */
-function prepareExchange(req: IncomingMessage, res: ServerResponse): ExchangeRecord {
-  const ex = new ExchangeRecord(req, res);
+function prepareExchange(req: IncomingMessage, res: ServerResponse, framework: unknown): ExchangeRecord {
+  // Express reads req.headers on every request (req.get, freshness): building them here, before
+  // it swaps the prototype of req, is cheaper than letting Express do it after
+  const ex = new ExchangeRecord(req, res, framework === 'express');
   (res as unknown as Record<symbol, ExchangeRecord>)[kExchange] = ex;
   // 'close' follows 'finish' on every response, and comes alone when the client went away: one
   // listener covers both; `on` rather than `once` avoids a wrapper per request (complete() runs once)
@@ -321,19 +327,21 @@ let listeningForRequestStart = false;
  */
 function onRequestStart(message: unknown): void {
   const { request, response, server } = message as { request: IncomingMessage; response: ServerResponse; server?: Record<symbol, unknown> };
-  if (server === undefined || server[kObservedServer] !== true) return;
+  const framework = server?.[kObservedServer];
+  if (framework === undefined) return;
   if ((response as unknown as Record<symbol, unknown>)[kExchange] !== undefined) return;
   try {
-    prepareExchange(request, response);
+    prepareExchange(request, response, framework);
   } catch (error) {
     reportError('core.exchange', error);
   }
 }
 
-function markServerObserved(req: IncomingMessage): void {
+/** Notes on the request's server which framework observes it (the first one to do so). */
+function markServerObserved(req: IncomingMessage, framework: Framework): void {
   const server = (req.socket as unknown as { server?: Record<symbol, unknown> } | undefined)?.server;
-  if (server === undefined || server === null || typeof server !== 'object' || server[kObservedServer] === true) return;
-  server[kObservedServer] = true;
+  if (server === undefined || server === null || typeof server !== 'object' || server[kObservedServer] !== undefined) return;
+  server[kObservedServer] = framework;
   if (listeningForRequestStart) return;
   listeningForRequestStart = true;
   try {
@@ -362,8 +370,8 @@ export function attachExchange(
 ): ExchangeRecord {
   let ex = (res as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
   if (ex === undefined) {
-    ex = prepareExchange(req, res);
-    markServerObserved(req);
+    ex = prepareExchange(req, res, framework);
+    markServerObserved(req, framework);
     ex.observe(framework, ctx, resolveRoute);
     setup?.(req, ctx);
   } else if (!ex.observed) ex.observe(framework, ctx, resolveRoute);
