@@ -277,12 +277,6 @@ function echoRequestId(ex: ExchangeRecord): void {
   if (requestIdPolicy.echo && ex.requestId !== '' && !responseHeadersSent(ex.res)) setResponseHeader(ex.res, requestIdPolicy.header, ex.requestId);
 }
 
-/** The exchange a vigil observer has claimed for a response, if any. */
-export function existingExchange(res: ServerResponse): ExchangeRecord | undefined {
-  const ex = (res as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
-  return ex !== undefined && ex.observed ? ex : undefined;
-}
-
 /**
  * The exchange a vigil observer made for a response, without making one; `undefined` when no
  * observer has seen the request.
@@ -292,8 +286,9 @@ export function existingExchange(res: ServerResponse): ExchangeRecord | undefine
  * const ex = findExchange(req.res); // in code that holds an Express req
  * ```
  */
-export function findExchange(res: ServerResponse): Exchange | undefined {
-  return existingExchange(res);
+export function findExchange(res: ServerResponse): ExchangeRecord | undefined {
+  const ex = (res as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
+  return ex !== undefined && ex.observed ? ex : undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { attachExchange, existingExchange, type ExchangeRecord } from './exchange';
+import { attachExchange, findExchange, type ExchangeRecord } from './exchange';
 import { expressRouteTemplate } from './express-route';
 import type { Exchange } from './types';
 
@@ -25,7 +25,7 @@ function resolveExpressRoute(ex: ExchangeRecord): string | undefined {
  * exchange, then passes it on unchanged.
  */
 function vigilCaptureError(err: unknown, _req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
-  existingExchange(res)?.recordError(err);
+  findExchange(res)?.recordError(err);
   next(err);
 }
 

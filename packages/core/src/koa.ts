@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requestContextEnabled, runInExchange } from './context';
-import { attachExchange, existingExchange, type ExchangeRecord } from './exchange';
+import { attachExchange, findExchange, type ExchangeRecord } from './exchange';
 import { requestIdPolicy } from './request-id';
 import { koaRouteTemplate } from './koa-route';
 import type { Exchange } from './types';
@@ -19,7 +19,7 @@ const appsWithErrorCapture = new WeakSet<object>();
  * default error printer: Koa adds that when `callback()` is made, if it had no listener then.
  */
 function vigilKoaAppError(err: unknown, ctx?: { res?: ServerResponse }): void {
-  if (ctx?.res !== undefined) existingExchange(ctx.res)?.recordError(err);
+  if (ctx?.res !== undefined) findExchange(ctx.res)?.recordError(err);
 }
 
 function ensureKoaErrorCapture(_req: IncomingMessage, ctx: unknown): void {
