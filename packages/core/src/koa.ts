@@ -66,45 +66,49 @@ export function observeKoa(ctx: KoaContextLike): Exchange {
 }
 
 /**
- * Runs the rest of a Koa chain inside the exchange's context, keeping any error it throws on the
- * exchange and rethrowing it unchanged for Koa to handle.
- *
- * @example
- * ```ts
- * app.use(async (ctx, next) => runKoaDownstream(observeKoa(ctx), next));
- * ```
+ * Runs the rest of a Koa chain, in the exchange's context when `enterContext`, keeping an error it
+ * throws or rejects with on the exchange and rethrowing it unchanged. Not an async function: one
+ * promise reaction per layer instead of an async function's promise and its await.
  */
-export async function runKoaDownstream(ex: Exchange, next: () => Promise<unknown>): Promise<void> {
+function downstream(ex: Exchange, next: () => Promise<unknown>, enterContext: boolean): Promise<unknown> {
+  let result: unknown;
   try {
-    await runInExchange(ex, next);
-  } catch (error) {
-    keepKoaError(ex, error);
-    throw error;
-  }
-}
-
-/**
- * Continues a Koa request like `runKoaDownstream` (errors kept on the exchange and rethrown), but
- * enters the request context only when it is wanted (see `enableRequestContext`). For packages
- * that do not read the context themselves.
- *
- * @example
- * ```ts
- * app.use(async (ctx, next) => continueKoa(observeKoa(ctx), next));
- * ```
- */
-export function continueKoa(ex: Exchange, next: () => Promise<unknown>): Promise<unknown> {
-  let downstream: Promise<unknown>;
-  try {
-    downstream = requestContextEnabled() ? runInExchange(ex, next) : next();
+    result = enterContext ? runInExchange(ex, next) : next();
   } catch (error) {
     keepKoaError(ex, error);
     return Promise.reject(error);
   }
-  if (!(downstream instanceof Promise)) return Promise.resolve(downstream);
-  // one reaction instead of an async function's promise and await
-  return downstream.then(undefined, (error: unknown) => {
+  if (!(result instanceof Promise)) return Promise.resolve(result);
+  return result.then(undefined, (error: unknown) => {
     keepKoaError(ex, error);
     throw error;
   });
+}
+
+/**
+ * Runs the rest of a Koa chain inside the exchange's context, keeping any error it throws on the
+ * exchange and rethrowing it unchanged for Koa to handle. Return (or await) what it returns.
+ *
+ * @example
+ * ```ts
+ * app.use((ctx, next) => runKoaDownstream(observeKoa(ctx), next));
+ * ```
+ */
+export function runKoaDownstream(ex: Exchange, next: () => Promise<unknown>): Promise<unknown> {
+  return downstream(ex, next, true);
+}
+
+/**
+ * Continues a Koa chain for a package that does not need the request context itself: it enters
+ * the context only when something in the process asked for it (`currentExchange()`, logging,
+ * tracing), so an app with metrics alone pays nothing for AsyncLocalStorage. Errors are kept on the
+ * exchange as with `runKoaDownstream`.
+ *
+ * @example
+ * ```ts
+ * app.use((ctx, next) => continueKoa(observeKoa(ctx), next));
+ * ```
+ */
+export function continueKoa(ex: Exchange, next: () => Promise<unknown>): Promise<unknown> {
+  return downstream(ex, next, requestContextEnabled());
 }

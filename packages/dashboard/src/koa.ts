@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { observeKoa, continueKoa } from '@vigil/core';
+import { observeKoa, continueKoa, type Exchange } from '@vigil/core';
 import { DashboardEngine } from './dashboard';
 import type { DashboardOptions } from './types';
 
@@ -21,19 +21,11 @@ import type { DashboardOptions } from './types';
 export function koaDashboard(options: DashboardOptions = {}): Middleware {
   const engine = new DashboardEngine(options);
   if (!engine.enabled) {
-    return async function vigilDashboardDisabled(_ctx: Context, next: Next): Promise<void> {
-      await next();
+    return function vigilDashboardDisabled(_ctx: Context, next: Next): Promise<unknown> {
+      return next();
     };
   }
-  return async function vigilDashboard(ctx: Context, next: Next): Promise<void> {
-    // the request's one Exchange (made here when no other vigil package did): it feeds the core's
-    // traffic windows, so the page shows traffic even when the dashboard is the only package
-    const ex = observeKoa(ctx);
-    const sub = engine.match(ctx.url);
-    if (sub === undefined) {
-      await continueKoa(ex, next);
-      return;
-    }
+  async function serve(ctx: Context, ex: Exchange, sub: string): Promise<void> {
     ex.quiet = true; // out of access logs, traces and the windows
     if (!(await engine.authorize(ctx.req, ctx))) {
       ctx.status = 403;
@@ -50,5 +42,14 @@ export function koaDashboard(options: DashboardOptions = {}): Middleware {
     ctx.status = reply.status;
     ctx.set(reply.headers);
     if (reply.status !== 304) ctx.body = reply.body;
+  }
+  // not async: requests for the app pass through with the chain's own promise, no wrapper
+  return function vigilDashboard(ctx: Context, next: Next): Promise<unknown> {
+    // the request's one Exchange (made here when no other vigil package did): it feeds the core's
+    // traffic windows, so the page shows traffic even when the dashboard is the only package
+    const ex = observeKoa(ctx);
+    const sub = engine.match(ctx.req.url ?? '/');
+    if (sub === undefined) return continueKoa(ex, next);
+    return serve(ctx, ex, sub);
   };
 }

@@ -1,6 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
 import { observeKoa, setExchangeRoute } from '@vigil/core';
-import { ProbeRouter } from './probe-router';
+import { ProbeRouter, type ProbeMatch } from './probe-router';
 import type { Health, HealthEndpointOptions } from './types';
 
 /**
@@ -19,11 +19,7 @@ import type { Health, HealthEndpointOptions } from './types';
 export function koaHealth(health: Health, options?: HealthEndpointOptions<Context>): Middleware {
   const router = new ProbeRouter<Context>(health, options, 'koa');
   const quiet = router.settings.quiet;
-  return async function vigilHealth(ctx: Context, next: Next): Promise<void> {
-    const method = ctx.method;
-    if (method !== 'GET' && method !== 'HEAD') return next();
-    const match = router.match(ctx.path);
-    if (match === undefined) return next();
+  async function serveProbe(ctx: Context, match: ProbeMatch): Promise<void> {
     const ex = observeKoa(ctx);
     if (quiet) ex.quiet = true;
     setExchangeRoute(ex, match.route);
@@ -32,5 +28,17 @@ export function koaHealth(health: Health, options?: HealthEndpointOptions<Contex
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Type', answer.contentType);
     ctx.body = answer.body;
+  }
+  // not async: requests for the app pass through with the chain's own promise, no wrapper; the
+  // method and path come from the request itself, not through Koa's delegating getters
+  return function vigilHealth(ctx: Context, next: Next): Promise<unknown> {
+    const req = ctx.req;
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') return next();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const match = router.match(q === -1 ? url : url.slice(0, q));
+    if (match === undefined) return next();
+    return serveProbe(ctx, match);
   };
 }

@@ -41,10 +41,11 @@ function appContext(proto: object): object {
  */
 export function koaLogging(options?: LoggingOptions): Middleware {
   const access = new AccessLog(options, 'koa', appContext);
-  return async function vigilLogging(ctx: Context, next: Next): Promise<void> {
+  // not async: the chain's own promise is returned, with no wrapper promise per request
+  return function vigilLogging(ctx: Context, next: Next): Promise<unknown> {
     const ex = observeKoa(ctx);
     access.begin(ex);
     access.attach(ctx, ex);
-    await runKoaDownstream(ex, next);
+    return runKoaDownstream(ex, next);
   };
 }

@@ -21,21 +21,19 @@ import type { MiddlewareOptions } from './types';
  */
 export function koaMetrics(options?: MiddlewareOptions): Middleware {
   const { engine, endpoint, isEndpoint, isExcluded } = setupMiddleware(options);
-  return async function vigilKoaMetrics(ctx: Context, next: Next): Promise<void> {
-    const url = ctx.url;
-    if (isEndpoint(url)) {
-      const answer = await endpoint.answer(ctx.req);
-      ctx.status = answer.status;
-      ctx.set(answer.headers);
-      ctx.body = answer.body;
-      return;
-    }
-    if (isExcluded !== undefined && isExcluded(url)) {
-      await next();
-      return;
-    }
+  async function serveEndpoint(ctx: Context): Promise<void> {
+    const answer = await endpoint.answer(ctx.req);
+    ctx.status = answer.status;
+    ctx.set(answer.headers);
+    ctx.body = answer.body;
+  }
+  // not async: a request that is only observed gets the chain's own promise back, no wrapper
+  return function vigilKoaMetrics(ctx: Context, next: Next): Promise<unknown> {
+    const url = ctx.req.url ?? '/';
+    if (isEndpoint(url)) return serveEndpoint(ctx);
+    if (isExcluded !== undefined && isExcluded(url)) return next();
     const ex = observeKoa(ctx);
     engine.observe(ex);
-    await continueKoa(ex, next);
+    return continueKoa(ex, next);
   };
 }

@@ -24,17 +24,14 @@ import type { ServerTracingOptions } from './types';
  * app.use(router.routes());
  * ```
  */
-export function koaTracing(options?: ServerTracingOptions): (ctx: KoaContext, next: Next) => Promise<void> {
+export function koaTracing(options?: ServerTracingOptions): (ctx: KoaContext, next: Next) => Promise<unknown> {
   const config = serverTracingConfig(options, 'koaTracing');
-  return async function vigilKoaTracing(ctx: KoaContext, next: Next): Promise<void> {
+  // not async: the chain's own promise is returned, with no wrapper promise per request
+  return function vigilKoaTracing(ctx: KoaContext, next: Next): Promise<unknown> {
     const ex = observeKoa(ctx);
     const otelCtx = enterServerSpan(ex, config);
     if (otelCtx === undefined) return runKoaDownstream(ex, next);
-    try {
-      await context.with(otelCtx, next);
-    } catch (error) {
-      ex.recordError(error);
-      throw error;
-    }
+    // inside the span's context the exchange is current too (EXCHANGE_KEY), so this enters nothing more
+    return context.with(otelCtx, runKoaDownstream, undefined, ex, next);
   };
 }
