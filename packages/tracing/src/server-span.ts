@@ -4,6 +4,7 @@ import type { Exchange } from '@vigil/core';
 import { reportError, responseHeadersSent, setResponseHeader } from '@vigil/core';
 import { dropSpan, EXCHANGE_KEY, kReusedServerSpan, setupTracer } from './runtime';
 import type { IgnorePath, ServerTracingOptions } from './types';
+import { withContextValue } from './linked-context';
 import { formatTraceparent, outgoingTraceFlags } from './w3c-trace-context';
 
 /** Options of the server middlewares, normalised once. */
@@ -91,7 +92,7 @@ export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Cont
   let ctx: Context;
   if (existing !== undefined && existing.spanContext().isRemote !== true && (existing as SdkSpanView).kind === SpanKind.SERVER) {
     span = existing;
-    ctx = active.setValue(EXCHANGE_KEY, ex);
+    ctx = withContextValue(active, EXCHANGE_KEY, ex);
     (ex.res as unknown as Record<symbol, Exchange>)[kReusedServerSpan] = ex;
   } else {
     const parent = propagation.extract(active, ex.headers);
@@ -109,7 +110,7 @@ export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Cont
       },
       parent,
     );
-    ctx = trace.setSpan(parent.setValue(EXCHANGE_KEY, ex), span);
+    ctx = trace.setSpan(withContextValue(parent, EXCHANGE_KEY, ex), span);
     ex.onEnd(config.traceQuiet ? endServerSpanKeepQuiet : endServerSpan);
   }
   const sc = span.spanContext();

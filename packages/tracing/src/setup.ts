@@ -25,6 +25,7 @@ import {
 import { registerPackage, reportError, setContextBackend, setTraceIdsReader, unregisterPackage, type Exchange } from '@vigil/core';
 import { ExportStats } from './export-stats';
 import { EXCHANGE_KEY, setActiveTracer, TRACER_NAME, TRACING_VERSION } from './runtime';
+import { withContextValue } from './linked-context';
 import { enrichAdoptedServerSpan } from './server-span';
 import { VigilSpanProcessor } from './span-processor';
 import type { TracingExporter, TracingHandle, TracingOptions, TracingPropagatorName, TracingSampler, TracingStats } from './types';
@@ -68,6 +69,9 @@ function createSampler(option: TracingSampler | undefined): Sampler | undefined 
   if (option === undefined) return undefined;
   if (typeof option === 'number') {
     if (!(option >= 0 && option <= 1)) fail(`sampler ratio must be between 0 and 1, got ${option}`);
+    // the ends of the range decide the same without reading the trace id on every request
+    if (option === 1) return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    if (option === 0) return new ParentBasedSampler({ root: new AlwaysOffSampler() });
     return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(option) });
   }
   if (option === 'always_on') return new ParentBasedSampler({ root: new AlwaysOnSampler() });
@@ -132,7 +136,7 @@ function validate(options: TracingOptions): void {
 let current: { shutdownGlobals(): void } | undefined;
 
 const exchangeBackend = {
-  run: <T>(ex: Exchange, fn: () => T): T => context.with(context.active().setValue(EXCHANGE_KEY, ex), fn),
+  run: <T>(ex: Exchange, fn: () => T): T => context.with(withContextValue(context.active(), EXCHANGE_KEY, ex), fn),
   current: (): Exchange | undefined => context.active().getValue(EXCHANGE_KEY) as Exchange | undefined,
 };
 
