@@ -1,5 +1,5 @@
 /**
- * `npm run instructions -w bench -- express-bare,express-core [--requests 1500] [--warmup 5000]`:
+ * `npm run instructions -w bench -- express-bare,express-core [--requests 1500] [--warmup 5000] [--keep dir]`:
  * user-space instructions per request of each scenario's server, counted by valgrind's callgrind.
  * Instruction counts do not move with other work on the machine, so they show small differences
  * that CPU time on a shared machine hides. They leave out the kernel (system calls), which is most
@@ -8,7 +8,7 @@
  */
 import autocannon from 'autocannon';
 import { execFileSync, fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findScenario } from './scenarios';
@@ -17,6 +17,8 @@ interface Options {
   names: string[];
   requests: number;
   warmup: number;
+  /** keep the callgrind files in this directory (for callgrind_annotate) */
+  keep?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -24,6 +26,7 @@ function parseOptions(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--requests') opts.requests = Number(argv[++i]);
     else if (argv[i] === '--warmup') opts.warmup = Number(argv[++i]);
+    else if (argv[i] === '--keep') opts.keep = argv[++i];
     else opts.names.push(...argv[i].split(',').filter(Boolean));
   }
   if (opts.names.length === 0) throw new Error('name at least one scenario, e.g. express-bare,express-core');
@@ -35,7 +38,7 @@ async function count(name: string, opts: Options, dir: string): Promise<number> 
   const out = path.join(dir, `${name}.callgrind`);
   const child = fork(path.join(__dirname, 'server.ts'), [name], {
     execPath: 'valgrind',
-    execArgv: ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, process.execPath, '-r', 'ts-node/register/transpile-only'],
+    execArgv: ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, process.execPath, ...(process.env.VIGIL_PERF_MAP ? ['--perf-basic-prof'] : []), '-r', 'ts-node/register/transpile-only'],
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
   });
@@ -59,7 +62,8 @@ async function count(name: string, opts: Options, dir: string): Promise<number> 
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-callgrind-'));
+  const dir = opts.keep ? path.resolve(opts.keep) : mkdtempSync(path.join(tmpdir(), 'vigil-callgrind-'));
+  if (opts.keep) mkdirSync(dir, { recursive: true });
   try {
     const rows: Array<{ name: string; perRequest: number }> = [];
     for (const name of opts.names) {
@@ -71,7 +75,7 @@ async function main(): Promise<void> {
     for (const r of rows) lines.push(`| ${r.name} | ${Math.round(r.perRequest)} | ${(rows[0].perRequest / r.perRequest).toFixed(3)} |`);
     console.log(lines.join('\n'));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -12,7 +12,7 @@
  * because on this project's machine pinned servers served half the requests per second.
  *
  * Options: --rounds 15 --requests 5000 (per burst) --rewarm 1000 (unmeasured, before each burst)
- * --connections 20 --warmup 3000 --pin
+ * --connections 20 --warmup 20000 (V8 stops optimising after about 20,000 requests) --pin
  * --only express-bare,express-core (names or prefixes, comma separated).
  */
 import autocannon from 'autocannon';
@@ -30,6 +30,8 @@ interface Options {
   warmup: number;
   rewarm: number;
   pin: boolean;
+  /** run each pair's two bursts at the same time instead of one after the other */
+  together: boolean;
   only: string[];
 }
 
@@ -51,7 +53,7 @@ interface RunningServer {
 }
 
 function parseOptions(argv: string[]): Options {
-  const opts: Options = { rounds: 15, requests: 5_000, connections: 20, warmup: 3_000, rewarm: 1_000, pin: false, only: [] };
+  const opts: Options = { rounds: 15, requests: 5_000, connections: 20, warmup: 20_000, rewarm: 1_000, pin: false, together: false, only: [] };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = argv[i + 1];
@@ -62,6 +64,7 @@ function parseOptions(argv: string[]): Options {
     if (key === '--rounds') opts.rounds = Number(value);
     else if (key === '--requests') opts.requests = Number(value);
     else if (key === '--connections') opts.connections = Number(value);
+    else if (key === '--together') opts.together = true;
     else if (key === '--warmup') opts.warmup = Number(value);
     else if (key === '--rewarm') opts.rewarm = Number(value);
     else if (key === '--only') opts.only = value.split(',').filter(Boolean);
@@ -156,10 +159,17 @@ async function measureFramework(bare: RunningServer, others: RunningServer[], op
   for (let round = 0; round < opts.rounds; round++) {
     for (let i = 0; i < others.length; i++) {
       const server = others[(i + round) % others.length];
-      const bareFirst = (round + i) % 2 === 0;
-      const first = await burst(bareFirst ? bare : server, opts);
-      const second = await burst(bareFirst ? server : bare, opts);
-      const [bareSample, modeSample] = bareFirst ? [first, second] : [second, first];
+      let bareSample: Sample;
+      let modeSample: Sample;
+      if (opts.together) {
+        // both bursts at once: whatever slows the machine down slows both alike
+        [bareSample, modeSample] = await Promise.all([burst(bare, opts), burst(server, opts)]);
+      } else {
+        const bareFirst = (round + i) % 2 === 0;
+        const first = await burst(bareFirst ? bare : server, opts);
+        const second = await burst(bareFirst ? server : bare, opts);
+        [bareSample, modeSample] = bareFirst ? [first, second] : [second, first];
+      }
       server.pairedRatios.push(bareSample.cpuUsPerRequest / modeSample.cpuUsPerRequest);
     }
     process.stderr.write(`${bare.scenario.framework} round ${round + 1}/${opts.rounds} done\n`);
