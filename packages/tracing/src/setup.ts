@@ -26,6 +26,7 @@ import { registerPackage, reportError, setContextBackend, setTraceIdsReader, unr
 import { ExportStats } from './export-stats';
 import { EXCHANGE_KEY, setActiveTracer, TRACER_NAME, TRACING_VERSION } from './runtime';
 import { withContextValue } from './linked-context';
+import { PooledIdGenerator } from './pooled-id-generator';
 import { enrichAdoptedServerSpan } from './server-span';
 import { VigilSpanProcessor } from './span-processor';
 import type { TracingExporter, TracingHandle, TracingOptions, TracingPropagatorName, TracingSampler, TracingStats } from './types';
@@ -195,7 +196,7 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   if (exporting !== undefined || summaries !== false) processors.push(new VigilSpanProcessor(exporting ?? noopProcessor, summaries !== false, summaryIntervalMs));
   if (options.spanProcessors !== undefined) processors.push(...options.spanProcessors);
 
-  const provider = new BasicTracerProvider({ resource, spanProcessors: processors, ...(sampler === undefined ? {} : { sampler }) });
+  const provider = new BasicTracerProvider({ resource, spanProcessors: processors, idGenerator: new PooledIdGenerator(), ...(sampler === undefined ? {} : { sampler }) });
 
   if (current !== undefined) current.shutdownGlobals();
   const contextManager = new AsyncLocalStorageContextManager().enable();
