@@ -160,6 +160,13 @@ export const scenarios: Scenario[] = [
       next();
     });
   }),
+  expressScenario('express-middleware-5', 'reference: five empty middlewares (as many layers as every vigil package)', (app) => {
+    for (let i = 0; i < 5; i++) {
+      app.use(function emptyMiddleware(_req, _res, next) {
+        next();
+      });
+    }
+  }),
   expressScenario('express-core', '@vigil/core: observeExpress with one no-op sink', (app) => {
     const { observeExpress, continueExpress } = require('@vigil/core') as typeof import('@vigil/core');
     app.use(function vigilCore(req, res, next) {
@@ -222,6 +229,13 @@ export const scenarios: Scenario[] = [
     app.use(function emptyMiddleware(_ctx, next) {
       return next();
     });
+  }),
+  koaScenario('koa-middleware-5', 'reference: five empty middlewares (as many layers as every vigil package)', (app) => {
+    for (let i = 0; i < 5; i++) {
+      app.use(function emptyMiddleware(_ctx, next) {
+        return next();
+      });
+    }
   }),
   koaScenario('koa-core', '@vigil/core: observeKoa with one no-op sink', (app) => {
     const { observeKoa, continueKoa } = require('@vigil/core') as typeof import('@vigil/core');
