@@ -1,10 +1,11 @@
 import type { ServerResponse } from 'node:http';
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type HrTime, type Span } from '@opentelemetry/api';
 import type { Exchange } from '@vigil/core';
 import { reportError, responseHeadersSent, setResponseHeader } from '@vigil/core';
 import { dropSpan, EXCHANGE_KEY, kReusedServerSpan, setupTracer } from './runtime';
 import type { IgnorePath, ServerTracingOptions } from './types';
 import { withContextValue } from './linked-context';
+import { hrTimeAfter, perfToHrTime } from './span-time';
 import { formatTraceparent, outgoingTraceFlags } from './w3c-trace-context';
 
 /** Options of the server middlewares, normalised once. */
@@ -100,7 +101,7 @@ export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Cont
       ex.method,
       {
         kind: SpanKind.SERVER,
-        startTime: ex.startTime,
+        startTime: perfToHrTime(ex.startTime),
         attributes: {
           'http.request.method': ex.method,
           'url.path': ex.path,
@@ -165,17 +166,23 @@ function finishAttributes(span: Span, ex: Exchange): void {
 }
 
 /** Exchange sink: names the span by route template, sets the response attributes, ends it. */
+/** The end of a server span: its start (as the SDK holds it) plus the exchange's measured duration. */
+function spanEnd(span: Span, ex: Exchange): HrTime | number {
+  const start = (span as { startTime?: unknown }).startTime;
+  return Array.isArray(start) ? hrTimeAfter(start as HrTime, ex.durationMs) : ex.startTime + ex.durationMs;
+}
+
 function endServerSpan(ex: Exchange): void {
   const span = ex.span as Span;
   if (ex.quiet) dropSpan(span);
   else if (span.isRecording()) finishAttributes(span, ex);
-  span.end(ex.startTime + ex.durationMs);
+  span.end(spanEnd(span, ex));
 }
 
 function endServerSpanKeepQuiet(ex: Exchange): void {
   const span = ex.span as Span;
   if (span.isRecording()) finishAttributes(span, ex);
-  span.end(ex.startTime + ex.durationMs);
+  span.end(spanEnd(span, ex));
 }
 
 /**

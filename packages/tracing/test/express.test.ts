@@ -3,7 +3,7 @@ import express from 'express';
 import request from 'supertest';
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { activeTraceIds, currentExchange, recentEvents, registeredPackage } from '@vigil/core';
+import { activeTraceIds, currentExchange, onExchangeEnd, recentEvents, registeredPackage } from '@vigil/core';
 import { expressTracing, setupTracing, traced, type TracingHandle } from '@vigil/tracing';
 import { close, httpGet, untraced, idOf, kindName, listen, parentId, traceOf, waitFor } from './helpers';
 
@@ -67,9 +67,19 @@ describe('expressTracing', () => {
   const serverSpans = (): ReadableSpan[] => tracing.finishedSpans().filter((s) => kindName(s) === 'SERVER');
 
   it('names the server span by route template with stable HTTP attributes', async () => {
+    const durations: number[] = [];
+    const stop = onExchangeEnd((ex) => durations.push(ex.durationMs));
+    const before = Date.now();
     const res = await request(app()).get('/users/42?x=1');
+    const after = Date.now();
+    stop();
     expect(res.status).toBe(200);
     const span = await waitFor(() => serverSpans()[0]);
+    // on the wall clock, and exactly as long as the exchange the core measured
+    const startMs = span.startTime[0] * 1000 + span.startTime[1] / 1e6;
+    expect(startMs).toBeGreaterThanOrEqual(before - 1);
+    expect(startMs).toBeLessThanOrEqual(after + 1);
+    expect(span.duration[0] * 1000 + span.duration[1] / 1e6).toBeCloseTo(durations[0], 5);
     expect(span.name).toBe('GET /users/:id');
     expect(span.attributes).toMatchObject({
       'http.request.method': 'GET',
