@@ -3,16 +3,17 @@
  * stack of the same framework, measured in the same run. Prints a table and writes JSON under
  * bench/results/.
  *
- * Every scenario's server process is started once and warmed up; then, round after round, each
- * scenario gets a short burst of requests right next to a burst on the bare app (alternating which
- * goes first), and the ratio of the pair is kept. The table shows the median burst cost and the
- * median paired ratio: pairing cancels the slow drift that other work on a shared machine causes,
- * which moved whole rounds by 40-90 % when scenarios were measured minutes apart. `--pin` puts
+ * Every scenario's server process is started once, with a bare app of its own as its partner,
+ * and warmed up; then, round after round, each scenario gets a short burst of requests right next
+ * to a burst on its bare partner (alternating which goes first), and the ratio of the pair is
+ * kept. The table shows the median burst cost and the median paired ratio: pairing cancels the
+ * slow drift that other work on a shared machine causes, which moved whole rounds by 40-90 % when
+ * scenarios were measured minutes apart. `--together` runs the two bursts of a pair at once. `--pin` puts
  * every server thread on CPU 1 and the load generator on CPU 0 (with `taskset`); off by default,
  * because on this project's machine pinned servers served half the requests per second.
  *
  * Options: --rounds 15 --requests 5000 (per burst) --rewarm 1000 (unmeasured, before each burst)
- * --connections 20 --warmup 20000 (V8 stops optimising after about 20,000 requests) --pin
+ * --connections 20 --warmup 20000 (V8 stops optimising after about 20,000 requests) --pin --together
  * --only express-bare,express-core (names or prefixes, comma separated).
  */
 import autocannon from 'autocannon';
@@ -154,11 +155,19 @@ function selected(opts: Options): Scenario[] {
   return scenarios.filter((s) => wanted.includes(s));
 }
 
-/** One framework's rounds: each scenario's burst beside a bare burst, order alternating. */
-async function measureFramework(bare: RunningServer, others: RunningServer[], opts: Options): Promise<void> {
+/**
+ * One framework's rounds: each scenario's burst beside a burst on its own bare partner, order
+ * alternating. Each scenario has a partner of its own so that both servers of a pair sit idle
+ * for the same time between rounds: with one bare server shared by every pair, the bare app was
+ * always freshly busy while the scenario had waited through all the other pairs, and a second
+ * bare app measured as a scenario came out at 0.83 against the first.
+ */
+async function measureFramework(partners: RunningServer[], others: RunningServer[], opts: Options): Promise<void> {
   for (let round = 0; round < opts.rounds; round++) {
-    for (let i = 0; i < others.length; i++) {
-      const server = others[(i + round) % others.length];
+    for (let j = 0; j < others.length; j++) {
+      const i = (j + round) % others.length;
+      const server = others[i];
+      const bare = partners[i];
       let bareSample: Sample;
       let modeSample: Sample;
       if (opts.together) {
@@ -172,7 +181,7 @@ async function measureFramework(bare: RunningServer, others: RunningServer[], op
       }
       server.pairedRatios.push(bareSample.cpuUsPerRequest / modeSample.cpuUsPerRequest);
     }
-    process.stderr.write(`${bare.scenario.framework} round ${round + 1}/${opts.rounds} done\n`);
+    process.stderr.write(`${others[0].scenario.framework} round ${round + 1}/${opts.rounds} done\n`);
   }
 }
 
@@ -194,10 +203,13 @@ interface Row {
   errors: number;
 }
 
-function summarise(servers: RunningServer[]): Row[] {
+function summarise(servers: RunningServer[], partners: RunningServer[]): Row[] {
   const rows = servers.map((server): Row => {
-    const { scenario, samples, pairedRatios } = server;
+    const { scenario, pairedRatios } = server;
+    let samples = server.samples;
     const isBare = scenario.name === `${scenario.framework}-bare`;
+    // the bare row is every bare partner's bursts together
+    if (isBare) samples = partners.filter((p) => p.scenario === scenario).flatMap((p) => p.samples);
     return {
       name: scenario.name,
       framework: scenario.framework,
@@ -242,24 +254,39 @@ async function main(): Promise<void> {
   opts.pin = opts.pin && availableParallelism() >= 2 && pinToCpu(process.pid, 0);
   const list = selected(opts);
   const servers: RunningServer[] = [];
+  const partners: RunningServer[] = [];
   try {
+    // every scenario other than bare gets a bare partner of its own
+    const partnerScenarios = list
+      .filter((s) => s.name !== `${s.framework}-bare`)
+      .map((s) => {
+        const bare = list.find((x) => x.name === `${s.framework}-bare`);
+        if (bare === undefined) throw new Error(`no ${s.framework}-bare scenario`);
+        return bare;
+      });
+    const measured = list.filter((s) => s.name !== `${s.framework}-bare`);
+    const starts = [...measured, ...partnerScenarios];
     // start two at a time (compiling the scenario file is most of a start), then warm each up
-    for (let i = 0; i < list.length; i += 2) servers.push(...(await Promise.all(list.slice(i, i + 2).map((s) => startServer(s, opts.pin)))));
-    for (const server of servers) await load(server.url, opts.warmup, opts.connections);
-    for (const framework of new Set(list.map((s) => s.framework))) {
-      const group = servers.filter((s) => s.scenario.framework === framework);
-      const bare = group.find((s) => s.scenario.name === `${framework}-bare`);
-      if (bare === undefined) throw new Error(`no ${framework}-bare scenario`);
-      await measureFramework(
-        bare,
-        group.filter((s) => s !== bare),
-        opts,
-      );
+    const started: RunningServer[] = [];
+    for (let i = 0; i < starts.length; i += 2) started.push(...(await Promise.all(starts.slice(i, i + 2).map((s) => startServer(s, opts.pin)))));
+    servers.push(...started.slice(0, measured.length));
+    partners.push(...started.slice(measured.length));
+    for (const server of started) await load(server.url, opts.warmup, opts.connections);
+    for (const framework of new Set(measured.map((s) => s.framework))) {
+      const others = servers.filter((s) => s.scenario.framework === framework);
+      const mine = partners.filter((p) => p.scenario.framework === framework);
+      await measureFramework(mine, others, opts);
     }
   } finally {
-    await Promise.all(servers.map(stopServer));
+    await Promise.all([...servers, ...partners].map(stopServer));
   }
-  const rows = summarise(servers);
+  const bareRows = list.filter((s) => s.name === `${s.framework}-bare`);
+  const rows = summarise(
+    [...bareRows.map((scenario) => ({ scenario, child: undefined as never, url: '', samples: [], pairedRatios: [] })), ...servers].sort(
+      (a, b) => list.indexOf(a.scenario) - list.indexOf(b.scenario),
+    ),
+    partners,
+  );
   console.log(table(rows));
   const dir = path.join(__dirname, '..', 'results');
   mkdirSync(dir, { recursive: true });

@@ -155,6 +155,7 @@ function noopSink(): void {
 
 export const scenarios: Scenario[] = [
   expressScenario('express-bare', 'Express 5, no observability', () => undefined),
+  expressScenario('express-bare-twin', 'reference: a second bare app, measured as the scenarios are (checks the method: should be 1.00)', () => undefined),
   expressScenario('express-middleware', 'reference: one empty middleware (the floor of any middleware package)', (app) => {
     app.use(function emptyMiddleware(_req, _res, next) {
       next();
@@ -225,6 +226,7 @@ export const scenarios: Scenario[] = [
   }, undefined, '/readyz'),
   expressScenario('express-all', 'every vigil package: tracing (all sampled), logging, metrics, health, dashboard', expressAll, vigilTracing(1)),
   koaScenario('koa-bare', 'Koa 3 + @koa/router, no observability', () => undefined),
+  koaScenario('koa-bare-twin', 'reference: a second bare app, measured as the scenarios are (checks the method: should be 1.00)', () => undefined),
   koaScenario('koa-middleware', 'reference: one empty middleware (the floor of any middleware package)', (app) => {
     app.use(function emptyMiddleware(_ctx, next) {
       return next();
