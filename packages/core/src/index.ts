@@ -29,7 +29,7 @@ export {
   setTraceIdsReader,
   activeTraceIds,
 } from './context';
-export { configureRequestId, generateRequestId, isValidRequestId } from './request-id';
+export { configureRequestId, generateRequestId, isValidRequestId, requestIdHeader } from './request-id';
 export { normalizePath } from './normalize-path';
 export { CardinalityGuard } from './cardinality-guard';
 export type { CardinalityGuardOptions } from './cardinality-guard';

@@ -80,6 +80,20 @@ export function configureRequestId(options: RequestIdOptions): void {
   }
 }
 
+/**
+ * The response header that carries the request id (`x-request-id` unless `configureRequestId`
+ * changed it), for a package that replaces the id after the core has echoed it.
+ *
+ * @example
+ * ```ts
+ * configureRequestId({ header: 'x-correlation-id' });
+ * requestIdHeader(); // 'x-correlation-id'
+ * ```
+ */
+export function requestIdHeader(): string {
+  return requestIdPolicy.header;
+}
+
 /** Resets the policy to its defaults (for tests). */
 export function resetRequestIdPolicy(): void {
   requestIdPolicy.header = 'x-request-id';

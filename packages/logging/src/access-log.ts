@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type Logger } from 'pino';
-import { findExchange, isValidRequestId, reportError, responseHeader, responseHeadersSent, setResponseHeader, type Exchange } from '@vigil/core';
+import { findExchange, isValidRequestId, reportError, requestIdHeader, responseHeader, responseHeadersSent, setResponseHeader, type Exchange } from '@vigil/core';
 import type { LogDestination } from './log-destination';
 import { createLogger, kNoMixin, requestLogger, vigilFormat } from './logger';
 import { accessCounters, ensureRegistered } from './package-info';
@@ -211,8 +211,10 @@ export class AccessLog {
     if (id === ex.requestId || !isValidRequestId(id)) return;
     const previous = ex.requestId;
     ex.requestId = id;
+    // re-echo the new id where the core echoed the old one (the configured header, if any)
     const res = ex.res;
-    if (!responseHeadersSent(res) && responseHeader(res, 'x-request-id') === previous) setResponseHeader(res, 'x-request-id', id);
+    const header = requestIdHeader();
+    if (!responseHeadersSent(res) && responseHeader(res, header) === previous) setResponseHeader(res, header, id);
   }
 
   /**

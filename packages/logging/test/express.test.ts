@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { currentExchange, onExchangeEnd, recentEvents, setErrorHandler, setTraceIdsReader, type Exchange } from '@vigil/core';
+import { configureRequestId, currentExchange, onExchangeEnd, recentEvents, setErrorHandler, setTraceIdsReader, type Exchange } from '@vigil/core';
 import { createLogger, expressLogging } from '../src';
 import type { LoggingOptions } from '../src';
 import { Collector, sleep, until } from './helpers';
@@ -277,6 +277,20 @@ describe('expressLogging', () => {
     expect(lines[2].err).toMatchObject({ type: 'Error', message: 'sync kaput' });
     // the user line inside the handler carries the generated id too
     expect(out.records().find((r) => r.message === 'loaded user')?.request_id).toBe('gen-acme');
+  });
+
+  it('echoes a genReqId id in the request id header the core is configured with', async () => {
+    configureRequestId({ header: 'x-correlation-id' });
+    try {
+      const { app, out } = appWith({ genReqId: () => 'gen-corr-1' });
+      const res = await request(app).get('/api/users/4');
+      expect(res.headers['x-correlation-id']).toBe('gen-corr-1');
+      expect(res.headers['x-request-id']).toBeUndefined();
+      const [line] = await accessLineFor(out, 1);
+      expect(line.request_id).toBe('gen-corr-1');
+    } finally {
+      configureRequestId({ header: 'x-request-id' });
+    }
   });
 
   it('applies serializers and redact to the access line', async () => {
