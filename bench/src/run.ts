@@ -203,13 +203,13 @@ interface Row {
   errors: number;
 }
 
-function summarise(servers: RunningServer[], partners: RunningServer[]): Row[] {
-  const rows = servers.map((server): Row => {
-    const { scenario, pairedRatios } = server;
-    let samples = server.samples;
+/** One row per scenario, in the list's order; a bare row holds every bare partner's bursts. */
+function summarise(list: Scenario[], servers: RunningServer[], partners: RunningServer[]): Row[] {
+  const rows = list.map((scenario): Row => {
     const isBare = scenario.name === `${scenario.framework}-bare`;
-    // the bare row is every bare partner's bursts together
-    if (isBare) samples = partners.filter((p) => p.scenario === scenario).flatMap((p) => p.samples);
+    const server = servers.find((x) => x.scenario === scenario);
+    const samples = isBare ? partners.filter((p) => p.scenario === scenario).flatMap((p) => p.samples) : (server?.samples ?? []);
+    const pairedRatios = server?.pairedRatios ?? [];
     return {
       name: scenario.name,
       framework: scenario.framework,
@@ -280,13 +280,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all([...servers, ...partners].map(stopServer));
   }
-  const bareRows = list.filter((s) => s.name === `${s.framework}-bare`);
-  const rows = summarise(
-    [...bareRows.map((scenario) => ({ scenario, child: undefined as never, url: '', samples: [], pairedRatios: [] })), ...servers].sort(
-      (a, b) => list.indexOf(a.scenario) - list.indexOf(b.scenario),
-    ),
-    partners,
-  );
+  const rows = summarise(list, servers, partners);
   console.log(table(rows));
   const dir = path.join(__dirname, '..', 'results');
   mkdirSync(dir, { recursive: true });
