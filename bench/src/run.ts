@@ -22,7 +22,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { scenarios, type Framework, type Scenario } from './scenarios';
-import { median, quantile } from './stats';
+import { median, medianInterval, quantile } from './stats';
 
 interface Options {
   rounds: number;
@@ -194,6 +194,8 @@ interface Row {
   ratioToBare: number;
   ratioToBareP25: number;
   ratioToBareP75: number;
+  /** 95 % confidence interval of the median paired ratio (sign-test order statistics). */
+  ratioToBareCi: [number, number];
   ratioToAnchor: number;
   requestsPerSec: number;
   p99Ms: number;
@@ -219,6 +221,7 @@ function summarise(list: Scenario[], servers: RunningServer[], partners: Running
       ratioToBare: isBare ? 1 : median(pairedRatios),
       ratioToBareP25: isBare ? 1 : quantile(pairedRatios, 0.25),
       ratioToBareP75: isBare ? 1 : quantile(pairedRatios, 0.75),
+      ratioToBareCi: isBare ? [1, 1] : medianInterval(pairedRatios),
       ratioToAnchor: Number.NaN,
       requestsPerSec: median(samples.map((x) => x.requestsPerSec)),
       p99Ms: median(samples.map((x) => x.p99Ms)),
@@ -237,13 +240,13 @@ function summarise(list: Scenario[], servers: RunningServer[], partners: Running
 
 function table(rows: Row[]): string {
   const lines = [
-    '| scenario | CPU µs/req | ratio bare/mode | ratio IQR | anchor/mode | req/s | p99 ms |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| scenario | CPU µs/req | ratio bare/mode | 95 % CI of the ratio | ratio IQR | anchor/mode | req/s | p99 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const flag = r.non2xx + r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : '';
     lines.push(
-      `| ${r.name}${flag} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.ratioToBare.toFixed(2)} | ${r.ratioToBareP25.toFixed(2)}–${r.ratioToBareP75.toFixed(2)} | ${r.ratioToAnchor.toFixed(2)} | ${Math.round(r.requestsPerSec)} | ${r.p99Ms.toFixed(1)} |`,
+      `| ${r.name}${flag} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.ratioToBare.toFixed(2)} | ${r.ratioToBareCi[0].toFixed(2)}–${r.ratioToBareCi[1].toFixed(2)} | ${r.ratioToBareP25.toFixed(2)}–${r.ratioToBareP75.toFixed(2)} | ${r.ratioToAnchor.toFixed(2)} | ${Math.round(r.requestsPerSec)} | ${r.p99Ms.toFixed(1)} |`,
     );
   }
   return lines.join('\n');
