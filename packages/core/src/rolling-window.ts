@@ -87,6 +87,10 @@ export class RollingWindow {
   private readonly now: () => number;
   private readonly buckets: Bucket[];
   private readonly createdAt: number;
+  /** A finer window whose buckets this one absorbs when they are evicted (see `feedFrom`). */
+  private feeder: RollingWindow | undefined;
+  /** Coarser windows fed by this one. */
+  private readonly fed: RollingWindow[] = [];
 
   constructor(options: RollingWindowOptions = {}) {
     const windowMs = options.windowMs ?? 60_000;
@@ -118,6 +122,7 @@ export class RollingWindow {
     const bucket = this.buckets[period % this.buckets.length];
     if (bucket.period !== period) {
       if (bucket.period > period) return; // older than what this slot holds now: outside the window
+      if (bucket.count > 0 && this.fed.length > 0) this.handDown(bucket);
       bucket.period = period;
       bucket.count = 0;
       bucket.errors = 0;
@@ -141,10 +146,68 @@ export class RollingWindow {
     sketch.accept(durationMs);
   }
 
+  /**
+   * Makes this (longer) window take its observations from `finer` instead of from `record`: each
+   * of `finer`'s buckets is folded into this window when `finer` reuses its slot, and until then
+   * this window reads it where it lies. One observation then costs one sketch insertion however
+   * many windows see it. This window's edges become accurate to one bucket of `finer` (exact when
+   * its bucket length is a multiple of `finer`'s, as with the default 1 m / 5 m / 1 h windows).
+   * @internal used by `TrafficWindows`; a window fed this way must not also be recorded into.
+   */
+  feedFrom(finer: RollingWindow): void {
+    if (!(finer.bucketMs <= this.bucketMs)) throw new RangeError('vigil: a RollingWindow can only be fed by one with shorter buckets');
+    this.feeder = finer;
+    finer.fed.push(this);
+  }
+
+  /** Folds an evicted bucket into every fed window; the first takes its sketch as it is. */
+  private handDown(bucket: Bucket): void {
+    const startMs = bucket.period * this.bucketMs;
+    for (let i = 0; i < this.fed.length; i++) this.fed[i].absorb(bucket, startMs, i === 0);
+  }
+
+  private absorb(from: Bucket, startMs: number, takeSketch: boolean): void {
+    const period = Math.floor(startMs / this.bucketMs);
+    const bucket = this.buckets[period % this.buckets.length];
+    if (bucket.period > period) return; // the slot already holds later data: outside the window
+    if (bucket.period !== period) {
+      bucket.period = period;
+      bucket.count = 0;
+      bucket.errors = 0;
+      bucket.satisfied = 0;
+      bucket.tolerating = 0;
+      bucket.sum = 0;
+      bucket.max = 0;
+      bucket.sketch = undefined;
+    }
+    bucket.count += from.count;
+    bucket.errors += from.errors;
+    bucket.satisfied += from.satisfied;
+    bucket.tolerating += from.tolerating;
+    bucket.sum += from.sum;
+    if (from.max > bucket.max) bucket.max = from.max;
+    if (from.sketch === undefined) return;
+    if (bucket.sketch === undefined && takeSketch) bucket.sketch = from.sketch;
+    else {
+      if (bucket.sketch === undefined) bucket.sketch = new LogCollapsingLowestDenseDDSketch({ relativeAccuracy: this.relativeAccuracy, binLimit: SKETCH_BIN_LIMIT });
+      bucket.sketch.merge(from.sketch);
+    }
+  }
+
   private liveBuckets(at: number): Bucket[] {
     const current = Math.floor(at / this.bucketMs);
     const oldest = current - this.buckets.length + 1;
-    return this.buckets.filter((b) => b.period >= oldest && b.period <= current && b.count > 0);
+    const live = this.buckets.filter((b) => b.period >= oldest && b.period <= current && b.count > 0);
+    const feeder = this.feeder;
+    if (feeder !== undefined) {
+      // the finer window's buckets not yet folded in, inside this window's span
+      const fromMs = oldest * this.bucketMs;
+      for (const b of feeder.buckets) {
+        const startMs = b.period * feeder.bucketMs;
+        if (b.count > 0 && startMs >= fromMs && startMs <= at) live.push(b);
+      }
+    }
+    return live;
   }
 
   private mergedSketch(live: Bucket[]): Sketch | undefined {

@@ -27,17 +27,23 @@ export interface TrafficWindowsOptions {
   now?: () => number;
 }
 
-/** Windows of one key (a route, or everything). */
+/**
+ * Windows of one key (a route, or everything). Only the shortest window is recorded into; the
+ * longer ones are fed its buckets (`RollingWindow.feedFrom`), so a request costs one sketch
+ * insertion per key, not one per window.
+ */
 class KeyWindows {
   readonly windows: RollingWindow[];
+  private readonly finest: RollingWindow;
   constructor(lengths: number[], options: TrafficWindowsOptions) {
     this.windows = lengths.map(
       (windowMs) => new RollingWindow({ windowMs, buckets: options.buckets, apdexThresholdMs: options.apdexThresholdMs, relativeAccuracy: options.relativeAccuracy, now: options.now }),
     );
+    this.finest = this.windows[0];
+    for (let i = 1; i < this.windows.length; i++) this.windows[i].feedFrom(this.finest);
   }
   record(durationMs: number, error: boolean, at: number): void {
-    const windows = this.windows;
-    for (let i = 0; i < windows.length; i++) windows[i].record(durationMs, error, at);
+    this.finest.record(durationMs, error, at);
   }
 }
 

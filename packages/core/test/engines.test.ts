@@ -129,6 +129,33 @@ describe('TrafficWindows', () => {
     expect(t.route('/missing')).toBeUndefined();
     expect(t.routes().sort()).toEqual(['/a', '/b']);
   });
+  it('feeds the longer windows from the shortest and reads the same as windows recorded one by one', () => {
+    let now = 7_000_000;
+    const t = new TrafficWindows({ now: () => now, apdexThresholdMs: 100 });
+    const separate = t.windowsMs.map((windowMs) => new RollingWindow({ windowMs, apdexThresholdMs: 100, now: () => now }));
+    const samples = logNormalSamples(6_000);
+    // two hours of traffic with gaps: 6,000 requests at uneven steps, read back every 500
+    for (let i = 0; i < samples.length; i++) {
+      now += i % 997 === 0 ? 400_000 : 1 + ((i * 7919) % 2_000);
+      const error = i % 13 === 0;
+      t.record('/a', samples[i], error, now);
+      for (const w of separate) w.record(samples[i], error, now);
+      if (i % 500 === 499) {
+        t.windowsMs.forEach((windowMs, k) => {
+          const got = t.overall(windowMs);
+          const want = separate[k].stats(now);
+          expect([got.count, got.errors, got.apdex, got.maxMs]).toEqual([want.count, want.errors, want.apdex, want.maxMs]);
+          expect(got.meanMs).toBeCloseTo(want.meanMs, 9);
+          expect([got.p50, got.p95, got.p99]).toEqual([want.p50, want.p95, want.p99]);
+          expect(t.route('/a', windowMs)?.count).toBe(want.count);
+        });
+      }
+    }
+    // long after the last request every window is empty again
+    now += 3_700_000;
+    for (const windowMs of t.windowsMs) expect(t.overall(windowMs).count).toBe(0);
+  });
+
   it('caps the number of routes', () => {
     const t = new TrafficWindows({ maxRoutes: 3, windowsMs: [60_000] });
     for (let i = 0; i < 50; i++) t.record(`/r${i}`, 1, false);
