@@ -15,10 +15,24 @@ export const kReusedServerSpan = Symbol.for('vigil.tracing.reusedServerSpan');
 export const kDropSpan = Symbol.for('vigil.tracing.dropSpan');
 
 let activeTracer: Tracer | undefined;
+let samplerReadsAttributes = true;
 
-/** Set by `setupTracing` (and cleared by its `shutdown`). */
-export function setActiveTracer(tracer: Tracer | undefined): void {
+/**
+ * Set by `setupTracing` (and cleared by its `shutdown`). `readsAttributes` is false when the
+ * sampler is one of OpenTelemetry's built-in ones, which decide on the trace id and parent alone.
+ */
+export function setActiveTracer(tracer: Tracer | undefined, readsAttributes = true): void {
   activeTracer = tracer;
+  samplerReadsAttributes = readsAttributes;
+}
+
+/**
+ * Whether the sampler may look at a span's start attributes. When it cannot, the server span is
+ * started without them and they are set only on a recording span: an unsampled request then
+ * builds and checks no attributes, and a sampled one checks them once instead of twice.
+ */
+export function samplerNeedsStartAttributes(): boolean {
+  return samplerReadsAttributes;
 }
 
 /** The tracer of the current `setupTracing`, or `undefined` before it (or after its shutdown). */

@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type HrTime, type Span } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type HrTime, type Span } from '@opentelemetry/api';
 import type { Exchange } from '@vigil/core';
 import { reportError, responseHeadersSent, setResponseHeader } from '@vigil/core';
-import { dropSpan, EXCHANGE_KEY, kReusedServerSpan, setupTracer } from './runtime';
+import { dropSpan, EXCHANGE_KEY, kReusedServerSpan, samplerNeedsStartAttributes, setupTracer } from './runtime';
 import type { IgnorePath, ServerTracingOptions } from './types';
 import { withContextValue } from './linked-context';
 import { hrTimeAfter, perfToHrTime } from './span-time';
@@ -66,6 +66,23 @@ export function serverTracingConfig(options: ServerTracingOptions | undefined, w
   };
 }
 
+function urlScheme(ex: Exchange): string {
+  return (ex.req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http';
+}
+
+/** The request's attributes, for a sampler that may read them at the span's start. */
+function requestAttributes(ex: Exchange): Attributes {
+  return { 'http.request.method': ex.method, 'url.path': ex.path, 'url.scheme': urlScheme(ex), 'network.protocol.version': ex.req.httpVersion };
+}
+
+/** The same attributes set on a span already started (and recording). */
+function setRequestAttributes(span: Span, ex: Exchange): void {
+  span.setAttribute('http.request.method', ex.method);
+  span.setAttribute('url.path', ex.path);
+  span.setAttribute('url.scheme', urlScheme(ex));
+  span.setAttribute('network.protocol.version', ex.req.httpVersion);
+}
+
 /** Minimal view of the SDK span used to recognise instrumentation-http's server span. */
 interface SdkSpanView {
   kind?: SpanKind;
@@ -97,20 +114,12 @@ export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Cont
     (ex.res as unknown as Record<symbol, Exchange>)[kReusedServerSpan] = ex;
   } else {
     const parent = propagation.extract(active, ex.headers);
-    span = tracer.startSpan(
-      ex.method,
-      {
-        kind: SpanKind.SERVER,
-        startTime: perfToHrTime(ex.startTime),
-        attributes: {
-          'http.request.method': ex.method,
-          'url.path': ex.path,
-          'url.scheme': (ex.req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http',
-          'network.protocol.version': ex.req.httpVersion,
-        },
-      },
-      parent,
-    );
+    if (samplerNeedsStartAttributes()) {
+      span = tracer.startSpan(ex.method, { kind: SpanKind.SERVER, startTime: perfToHrTime(ex.startTime), attributes: requestAttributes(ex) }, parent);
+    } else {
+      span = tracer.startSpan(ex.method, { kind: SpanKind.SERVER, startTime: perfToHrTime(ex.startTime) }, parent);
+      if (span.isRecording()) setRequestAttributes(span, ex);
+    }
     ctx = trace.setSpan(withContextValue(parent, EXCHANGE_KEY, ex), span);
     ex.onEnd(config.traceQuiet ? endServerSpanKeepQuiet : endServerSpan);
   }

@@ -204,7 +204,8 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   if (!trace.setGlobalTracerProvider(provider)) reportError('tracing.setup', new Error('another tracer provider is registered globally'));
   if (!propagation.setGlobalPropagator(propagator)) reportError('tracing.setup', new Error('another propagator is registered globally'));
   const tracer = provider.getTracer(TRACER_NAME, TRACING_VERSION);
-  setActiveTracer(tracer);
+  // the built-in samplers (and the env-configured ones, which are built-in) ignore attributes
+  setActiveTracer(tracer, options.sampler !== undefined && typeof options.sampler === 'object');
   setLocalTraceIdsRandom(options.randomTraceIdFlag ?? true);
   setContextBackend(exchangeBackend);
   setTraceIdsReader(activeSpanIds);

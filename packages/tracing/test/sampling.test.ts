@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
 import express from 'express';
+import { SpanKind } from '@opentelemetry/api';
+import { SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { currentExchange } from '@vigil/core';
 import { expressTracing, setupTracing, type TracingHandle } from '@vigil/tracing';
 import { close, httpGet, listen, untraced } from './helpers';
@@ -59,5 +61,39 @@ describe('sampling', () => {
     expect(JSON.parse(res.body).traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     for (const tp of seen) expect(tp).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
     expect(tracing.finishedSpans().length).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('a sampler of your own', () => {
+  it('sees the request attributes when it decides, and decides per request', async () => {
+    const seenAttributes: Array<Record<string, unknown>> = [];
+    const sampler: Sampler = {
+      shouldSample: (_ctx, _traceId, _name, kind, attributes) => {
+        if (kind === SpanKind.SERVER) seenAttributes.push({ ...attributes });
+        return { decision: attributes['url.path'] === '/keep' ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD };
+      },
+      toString: () => 'path sampler',
+    };
+    const tracing = setupTracing({ serviceName: 'custom-sampler', exporter: 'memory', sampler, instrumentHttp: false, instrumentFetch: false });
+    const app = express();
+    app.use(expressTracing());
+    app.get('/:which', (_req, res) => {
+      res.send('ok');
+    });
+    const { server, url } = await listen(app as never);
+    try {
+      await httpGet(`${url}/keep`);
+      await httpGet(`${url}/drop`);
+      expect(seenAttributes).toEqual([
+        expect.objectContaining({ 'http.request.method': 'GET', 'url.path': '/keep', 'url.scheme': 'http' }),
+        expect.objectContaining({ 'http.request.method': 'GET', 'url.path': '/drop' }),
+      ]);
+      const spans = tracing.finishedSpans();
+      expect(spans.map((s) => s.name)).toEqual(['GET /:which']);
+      expect(spans[0].attributes).toMatchObject({ 'http.request.method': 'GET', 'url.path': '/keep', 'http.route': '/:which', 'http.response.status_code': 200 });
+    } finally {
+      await close(server);
+      await tracing.shutdown();
+    }
   });
 });
