@@ -14,6 +14,7 @@
  *
  * Options: --rounds 15 --requests 5000 (per burst) --rewarm 1000 (unmeasured, before each burst)
  * --connections 20 --warmup 20000 (V8 stops optimising after about 20,000 requests) --pin --together
+ * --minutes 30 (start no new round after this long: a long run ends on time and still reports)
  * --only express-bare,express-core (names or prefixes, comma separated).
  */
 import autocannon from 'autocannon';
@@ -33,6 +34,8 @@ interface Options {
   pin: boolean;
   /** run each pair's two bursts at the same time instead of one after the other */
   together: boolean;
+  /** stop starting new rounds after this many minutes of measuring (0: no limit) */
+  minutes: number;
   only: string[];
 }
 
@@ -54,7 +57,7 @@ interface RunningServer {
 }
 
 function parseOptions(argv: string[]): Options {
-  const opts: Options = { rounds: 15, requests: 5_000, connections: 20, warmup: 20_000, rewarm: 1_000, pin: false, together: false, only: [] };
+  const opts: Options = { rounds: 15, requests: 5_000, connections: 20, warmup: 20_000, rewarm: 1_000, pin: false, together: false, minutes: 0, only: [] };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = argv[i + 1];
@@ -68,6 +71,7 @@ function parseOptions(argv: string[]): Options {
     else if (key === '--together') opts.together = true;
     else if (key === '--warmup') opts.warmup = Number(value);
     else if (key === '--rewarm') opts.rewarm = Number(value);
+    else if (key === '--minutes') opts.minutes = Number(value);
     else if (key === '--only') opts.only = value.split(',').filter(Boolean);
     else continue;
     i++;
@@ -162,8 +166,12 @@ function selected(opts: Options): Scenario[] {
  * always freshly busy while the scenario had waited through all the other pairs, and a second
  * bare app measured as a scenario came out at 0.83 against the first.
  */
-async function measureFramework(partners: RunningServer[], others: RunningServer[], opts: Options): Promise<void> {
+async function measureFramework(partners: RunningServer[], others: RunningServer[], opts: Options, deadline: number): Promise<void> {
   for (let round = 0; round < opts.rounds; round++) {
+    if (Date.now() > deadline) {
+      process.stderr.write(`${others[0].scenario.framework}: time is up after ${round} rounds\n`);
+      break;
+    }
     for (let j = 0; j < others.length; j++) {
       const i = (j + round) % others.length;
       const server = others[i];
@@ -275,10 +283,14 @@ async function main(): Promise<void> {
     servers.push(...started.slice(0, measured.length));
     partners.push(...started.slice(measured.length));
     for (const server of started) await load(server.url, opts.warmup, opts.connections);
-    for (const framework of new Set(measured.map((s) => s.framework))) {
-      const others = servers.filter((s) => s.scenario.framework === framework);
-      const mine = partners.filter((p) => p.scenario.framework === framework);
-      await measureFramework(mine, others, opts);
+    const frameworks = [...new Set(measured.map((s) => s.framework))];
+    const begun = Date.now();
+    for (let f = 0; f < frameworks.length; f++) {
+      const others = servers.filter((s) => s.scenario.framework === frameworks[f]);
+      const mine = partners.filter((p) => p.scenario.framework === frameworks[f]);
+      // a time budget is shared out evenly between the frameworks
+      const deadline = opts.minutes > 0 ? begun + (opts.minutes * 60_000 * (f + 1)) / frameworks.length : Number.POSITIVE_INFINITY;
+      await measureFramework(mine, others, opts, deadline);
     }
   } finally {
     await Promise.all([...servers, ...partners].map(stopServer));
