@@ -41,6 +41,8 @@ interface Options {
 
 interface Sample {
   cpuUsPerRequest: number;
+  /** garbage collection pauses per request (part of the CPU time) */
+  gcUsPerRequest: number;
   requestsPerSec: number;
   p99Ms: number;
   non2xx: number;
@@ -115,9 +117,10 @@ function stopServer(server: RunningServer): Promise<void> {
   });
 }
 
-function readCpuUs(child: ChildProcess): Promise<number> {
+/** The server's CPU time and its time in garbage collection so far, µs. */
+function readCpuUs(child: ChildProcess): Promise<{ cpu: number; gc: number }> {
   return new Promise((resolve) => {
-    child.once('message', (msg: { user: number; system: number }) => resolve(msg.user + msg.system));
+    child.once('message', (msg: { user: number; system: number; gcUs: number }) => resolve({ cpu: msg.user + msg.system, gc: msg.gcUs }));
     child.send({ type: 'cpu' });
   });
 }
@@ -134,7 +137,8 @@ async function burst(server: RunningServer, opts: Options): Promise<Sample> {
   const result = await load(server.url, opts.requests, opts.connections);
   const after = await readCpuUs(server.child);
   const sample: Sample = {
-    cpuUsPerRequest: (after - before) / result.requests.total,
+    cpuUsPerRequest: (after.cpu - before.cpu) / result.requests.total,
+    gcUsPerRequest: (after.gc - before.gc) / result.requests.total,
     // Little's law: autocannon ends a run of `amount` requests on its one-second ticker, so
     // requests / elapsed time would round short bursts to whole seconds
     requestsPerSec: (opts.connections * 1000) / result.latency.mean,
@@ -199,6 +203,7 @@ interface Row {
   description: string;
   cpuUsPerRequest: number;
   cpuUsPerRequestP25: number;
+  gcUsPerRequest: number;
   ratioToBare: number;
   ratioToBareP25: number;
   ratioToBareP75: number;
@@ -226,6 +231,7 @@ function summarise(list: Scenario[], servers: RunningServer[], partners: Running
       description: scenario.description,
       cpuUsPerRequest: median(samples.map((x) => x.cpuUsPerRequest)),
       cpuUsPerRequestP25: quantile(samples.map((x) => x.cpuUsPerRequest), 0.25),
+      gcUsPerRequest: median(samples.map((x) => x.gcUsPerRequest)),
       ratioToBare: isBare ? 1 : median(pairedRatios),
       ratioToBareP25: isBare ? 1 : quantile(pairedRatios, 0.25),
       ratioToBareP75: isBare ? 1 : quantile(pairedRatios, 0.75),
@@ -248,13 +254,13 @@ function summarise(list: Scenario[], servers: RunningServer[], partners: Running
 
 function table(rows: Row[]): string {
   const lines = [
-    '| scenario | CPU µs/req | ratio bare/mode | 95 % CI of the ratio | ratio IQR | anchor/mode | req/s | p99 ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | CPU µs/req | GC µs/req | ratio bare/mode | 95 % CI of the ratio | ratio IQR | anchor/mode | req/s | p99 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const flag = r.non2xx + r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : '';
     lines.push(
-      `| ${r.name}${flag} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.ratioToBare.toFixed(2)} | ${r.ratioToBareCi[0].toFixed(2)}–${r.ratioToBareCi[1].toFixed(2)} | ${r.ratioToBareP25.toFixed(2)}–${r.ratioToBareP75.toFixed(2)} | ${r.ratioToAnchor.toFixed(2)} | ${Math.round(r.requestsPerSec)} | ${r.p99Ms.toFixed(1)} |`,
+      `| ${r.name}${flag} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.gcUsPerRequest.toFixed(1)} | ${r.ratioToBare.toFixed(2)} | ${r.ratioToBareCi[0].toFixed(2)}–${r.ratioToBareCi[1].toFixed(2)} | ${r.ratioToBareP25.toFixed(2)}–${r.ratioToBareP75.toFixed(2)} | ${r.ratioToAnchor.toFixed(2)} | ${Math.round(r.requestsPerSec)} | ${r.p99Ms.toFixed(1)} |`,
     );
   }
   return lines.join('\n');
