@@ -62,6 +62,18 @@ interface Bucket {
   sketch: Sketch | undefined;
 }
 
+/** Empties a bucket slot for a new period. */
+function resetBucket(bucket: Bucket, period: number): void {
+  bucket.period = period;
+  bucket.count = 0;
+  bucket.errors = 0;
+  bucket.satisfied = 0;
+  bucket.tolerating = 0;
+  bucket.sum = 0;
+  bucket.max = 0;
+  bucket.sketch = undefined;
+}
+
 /** Bins kept per sketch before the lowest are collapsed: bounds memory whatever the traffic. */
 const SKETCH_BIN_LIMIT = 1024;
 
@@ -123,14 +135,7 @@ export class RollingWindow {
     if (bucket.period !== period) {
       if (bucket.period > period) return; // older than what this slot holds now: outside the window
       if (bucket.count > 0 && this.fed.length > 0) this.handDown(bucket);
-      bucket.period = period;
-      bucket.count = 0;
-      bucket.errors = 0;
-      bucket.satisfied = 0;
-      bucket.tolerating = 0;
-      bucket.sum = 0;
-      bucket.max = 0;
-      bucket.sketch = undefined;
+      resetBucket(bucket, period);
     }
     bucket.count++;
     if (error) bucket.errors++;
@@ -170,16 +175,7 @@ export class RollingWindow {
     const period = Math.floor(startMs / this.bucketMs);
     const bucket = this.buckets[period % this.buckets.length];
     if (bucket.period > period) return; // the slot already holds later data: outside the window
-    if (bucket.period !== period) {
-      bucket.period = period;
-      bucket.count = 0;
-      bucket.errors = 0;
-      bucket.satisfied = 0;
-      bucket.tolerating = 0;
-      bucket.sum = 0;
-      bucket.max = 0;
-      bucket.sketch = undefined;
-    }
+    if (bucket.period !== period) resetBucket(bucket, period);
     bucket.count += from.count;
     bucket.errors += from.errors;
     bucket.satisfied += from.satisfied;
