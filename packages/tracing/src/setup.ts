@@ -204,8 +204,9 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   if (!trace.setGlobalTracerProvider(provider)) reportError('tracing.setup', new Error('another tracer provider is registered globally'));
   if (!propagation.setGlobalPropagator(propagator)) reportError('tracing.setup', new Error('another propagator is registered globally'));
   const tracer = provider.getTracer(TRACER_NAME, TRACING_VERSION);
-  // the built-in samplers (and the env-configured ones, which are built-in) ignore attributes
-  setActiveTracer(tracer, options.sampler !== undefined && typeof options.sampler === 'object');
+  // the built-in samplers (and the env-configured ones, which are built-in) ignore attributes;
+  // only a Sampler object of the user's own may read them
+  setActiveTracer(tracer, sampler !== undefined && sampler === options.sampler);
   setLocalTraceIdsRandom(options.randomTraceIdFlag ?? true);
   setContextBackend(exchangeBackend);
   setTraceIdsReader(activeSpanIds);
