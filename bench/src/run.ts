@@ -3,19 +3,34 @@
  * stack of the same framework, measured in the same run. Prints a table and writes JSON under
  * bench/results/.
  *
- * Every scenario's server process is started once, with a bare app of its own as its partner,
- * and warmed up; then, round after round, each scenario gets a short burst of requests right next
- * to a burst on its bare partner (alternating which goes first), and the ratio of the pair is
- * kept. The table shows the median burst cost and the median paired ratio: pairing cancels the
- * slow drift that other work on a shared machine causes, which moved whole rounds by 40-90 % when
- * scenarios were measured minutes apart. `--together` runs the two bursts of a pair at once. `--pin` puts
- * every server thread on CPU 1 and the load generator on CPU 0 (with `taskset`); off by default,
- * because on this project's machine pinned servers served half the requests per second.
+ * Method, per round and per scenario (the order rotating from round to round): a fresh server
+ * process of the scenario and a fresh bare one are started, pinned to the same CPU (the load
+ * generator, this process, has another), warmed up together (`--warmup` requests each), then kept
+ * under the same load at the same time for `--rewarm` seconds and `--windows` back-to-back windows
+ * of `--seconds`; each window gives one paired ratio, bare CPU per request / scenario CPU per
+ * request. Then both stop.
  *
- * Options: --rounds 15 --requests 5000 (per burst) --rewarm 1000 (unmeasured, before each burst)
- * --connections 20 --warmup 20000 (V8 stops optimising after about 20,000 requests) --pin --together
- * --minutes 30 (start no new round after this long: a long run ends on time and still reports)
- * --only express-bare,express-core (names or prefixes, comma separated).
+ * Why each part:
+ * - On a shared VM a vCPU's speed changes by up to 1.6x from one second to the next (the same
+ *   loop took 20 or 32 ms), and the two vCPUs are seldom alike. Bursts measured one after the
+ *   other, or at once on different CPUs, carried that into every pair (a bare app against a copy
+ *   of itself: standard deviation of the log ratio 0.13 per pair). Two servers that take turns on
+ *   one CPU within milliseconds see the same speeds.
+ * - Both stay saturated for the whole window (20 connections each), so the kernel gives each about
+ *   half the CPU and the cheaper one serves more requests.
+ * - Windows lie in the middle of the load, so neither server's start or end of load falls in one
+ *   (which load starts first does not matter); a server's count is the responses its load had
+ *   received when the server answered the reading.
+ * - Fresh processes each round: a server left idle for a minute while others were measured came
+ *   back 10-25 % dearer than its partner for about ten seconds, and two processes of the same app
+ *   can differ by a few per cent for their whole life (what V8 happened to compile). New pairs
+ *   every round spread that over the rounds instead of fixing it into one scenario.
+ *
+ * Options: --rounds 4 --windows 5 (per round) --seconds 2 --rewarm 1 --connections 20 (per
+ * server) --warmup 20000 (requests per server; V8 stops optimising after about 20,000) --minutes
+ * 30 (start no new round after this long: a long run ends on time and still reports) --only
+ * express-bare,express-core (names or prefixes, comma separated). --unpinned leaves the scheduler
+ * to place the servers (the method falls back to that where `taskset` or a second CPU is missing).
  */
 import autocannon from 'autocannon';
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
@@ -27,13 +42,16 @@ import { median, medianInterval, quantile } from './stats';
 
 interface Options {
   rounds: number;
-  requests: number;
+  /** measured windows per round */
+  windows: number;
+  /** seconds per measured window */
+  seconds: number;
+  /** unmeasured seconds of the same load before the first window */
+  rewarm: number;
   connections: number;
   warmup: number;
-  rewarm: number;
+  /** pin both servers of a pair to one CPU and the load to another */
   pin: boolean;
-  /** run each pair's two bursts at the same time instead of one after the other */
-  together: boolean;
   /** stop starting new rounds after this many minutes of measuring (0: no limit) */
   minutes: number;
   only: string[];
@@ -41,10 +59,20 @@ interface Options {
 
 interface Sample {
   cpuUsPerRequest: number;
-  /** garbage collection pauses per request (part of the CPU time) */
+  /** wall time in garbage-collection pauses per request (part of the CPU time) */
   gcUsPerRequest: number;
   requestsPerSec: number;
-  p99Ms: number;
+}
+
+/** Everything measured of one scenario, over all its rounds. */
+interface Tally {
+  scenario: Scenario;
+  samples: Sample[];
+  /** partner window / this window, for windows measured beside the bare partner */
+  pairedRatios: number[];
+  /** this server's requests per second / its partner's, in the same windows */
+  throughputRatios: number[];
+  p99Ms: number[];
   non2xx: number;
   errors: number;
 }
@@ -53,33 +81,40 @@ interface RunningServer {
   scenario: Scenario;
   child: ChildProcess;
   url: string;
-  samples: Sample[];
-  /** bare burst / this burst, for bursts measured side by side with the bare app. */
-  pairedRatios: number[];
 }
 
+type NumericOption = 'rounds' | 'windows' | 'seconds' | 'rewarm' | 'connections' | 'warmup' | 'minutes';
+
 function parseOptions(argv: string[]): Options {
-  const opts: Options = { rounds: 15, requests: 5_000, connections: 20, warmup: 20_000, rewarm: 1_000, pin: false, together: false, minutes: 0, only: [] };
+  const opts: Options = { rounds: 4, windows: 5, seconds: 2, rewarm: 1, connections: 20, warmup: 20_000, pin: true, minutes: 0, only: [] };
+  const numeric: Record<string, NumericOption> = {
+    '--rounds': 'rounds',
+    '--windows': 'windows',
+    '--seconds': 'seconds',
+    '--rewarm': 'rewarm',
+    '--connections': 'connections',
+    '--warmup': 'warmup',
+    '--minutes': 'minutes',
+  };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
-    const value = argv[i + 1];
-    if (key === '--pin') {
-      opts.pin = true;
-      continue;
-    }
-    if (key === '--rounds') opts.rounds = Number(value);
-    else if (key === '--requests') opts.requests = Number(value);
-    else if (key === '--connections') opts.connections = Number(value);
-    else if (key === '--together') opts.together = true;
-    else if (key === '--warmup') opts.warmup = Number(value);
-    else if (key === '--rewarm') opts.rewarm = Number(value);
-    else if (key === '--minutes') opts.minutes = Number(value);
-    else if (key === '--only') opts.only = value.split(',').filter(Boolean);
-    else continue;
-    i++;
+    if (key === '--unpinned') opts.pin = false;
+    else if (key === '--only') opts.only = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (numeric[key] !== undefined) {
+      const value = Number(argv[++i]);
+      if (!Number.isFinite(value) || value < 0) throw new TypeError(`${key} needs a number, got ${argv[i]}`);
+      opts[numeric[key]] = value;
+    } else throw new TypeError(`unknown option ${key}`);
   }
+  if (opts.seconds <= 0) throw new TypeError('--seconds must be above 0');
+  if (!Number.isInteger(opts.windows) || opts.windows < 1) throw new TypeError('--windows must be a whole number above 0');
   return opts;
 }
+
+/** The CPU the two servers of the pair being measured share. */
+const SERVER_CPU = 1;
+/** The load generator's CPU. */
+const LOAD_CPU = 0;
 
 /** Pins every thread of a process to one CPU with taskset; false when that cannot be done here. */
 function pinToCpu(pid: number, cpu: number): boolean {
@@ -102,9 +137,8 @@ function startServer(scenario: Scenario, pin: boolean): Promise<RunningServer> {
     child.once('message', (msg: { type: string; port: number }) => {
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      if (pin && child.pid !== undefined) pinToCpu(child.pid, 1);
-      const url = `http://127.0.0.1:${msg.port}${scenario.path ?? '/users/42'}`;
-      resolve({ scenario, child, url, samples: [], pairedRatios: [] });
+      if (pin && child.pid !== undefined) pinToCpu(child.pid, SERVER_CPU);
+      resolve({ scenario, child, url: `http://127.0.0.1:${msg.port}${scenario.path ?? '/users/42'}` });
     });
     child.once('exit', (code) => reject(new Error(`${scenario.name}: server exited with ${code}`)));
   });
@@ -112,6 +146,7 @@ function startServer(scenario: Scenario, pin: boolean): Promise<RunningServer> {
 
 function stopServer(server: RunningServer): Promise<void> {
   return new Promise((resolve) => {
+    if (server.child.exitCode !== null) return resolve();
     server.child.once('exit', () => resolve());
     server.child.send({ type: 'stop' });
   });
@@ -125,29 +160,88 @@ function readCpuUs(child: ChildProcess): Promise<{ cpu: number; gc: number }> {
   });
 }
 
-function load(url: string, amount: number, connections: number): Promise<autocannon.Result> {
-  return autocannon({ url, amount, connections, timeout: 10 });
+function warm(url: string, connections: number, amount: number): Promise<autocannon.Result> {
+  return autocannon({ url, connections, timeout: 10, amount });
 }
 
-async function burst(server: RunningServer, opts: Options): Promise<Sample> {
-  // a server idle while the others were measured has had its heap shrunk and code aged by V8:
-  // warm it up again, unmeasured, so every burst starts from a running server
-  if (opts.rewarm > 0) await load(server.url, opts.rewarm, opts.connections);
-  const before = await readCpuUs(server.child);
-  const result = await load(server.url, opts.requests, opts.connections);
-  const after = await readCpuUs(server.child);
-  const sample: Sample = {
-    cpuUsPerRequest: (after.cpu - before.cpu) / result.requests.total,
-    gcUsPerRequest: (after.gc - before.gc) / result.requests.total,
-    // Little's law: autocannon ends a run of `amount` requests on its one-second ticker, so
-    // requests / elapsed time would round short bursts to whole seconds
-    requestsPerSec: (opts.connections * 1000) / result.latency.mean,
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
+/** A running load: its result when it ends, and how many responses it has had so far. */
+interface RunningLoad {
+  done: Promise<autocannon.Result>;
+  responses: () => number;
+}
+
+function startLoad(url: string, connections: number, duration: number): RunningLoad {
+  let responses = 0;
+  let tracker: NodeJS.EventEmitter | undefined;
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    tracker = autocannon({ url, connections, timeout: 10, duration }, (error, result) => (error ? reject(error) : resolve(result))) as unknown as NodeJS.EventEmitter;
+  });
+  (tracker as NodeJS.EventEmitter).on('response', () => responses++);
+  return { done, responses: () => responses };
+}
+
+/** A server's CPU time, GC time and the responses its load had received when it answered. */
+interface Reading {
+  cpu: number;
+  gc: number;
+  responses: number;
+  at: number;
+}
+
+async function reading(server: RunningServer, running: RunningLoad): Promise<Reading> {
+  const usage = await readCpuUs(server.child);
+  return { ...usage, responses: running.responses(), at: Date.now() };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+function sampleBetween(before: Reading, after: Reading): Sample {
+  const requests = after.responses - before.responses;
+  return {
+    cpuUsPerRequest: (after.cpu - before.cpu) / requests,
+    gcUsPerRequest: (after.gc - before.gc) / requests,
+    requestsPerSec: requests / ((after.at - before.at) / 1000),
   };
-  server.samples.push(sample);
-  return sample;
+}
+
+/**
+ * One round of a scenario: it and a bare partner, both fresh, warmed up together, then loaded at
+ * the same time and read at the start of each window. `bareFirst` decides whose load starts first.
+ */
+async function measureRound(scenario: Tally, bare: Tally, opts: Options, bareFirst: boolean): Promise<void> {
+  const servers = await Promise.all([startServer(bare.scenario, opts.pin), startServer(scenario.scenario, opts.pin)]);
+  const order = bareFirst ? servers : [servers[1], servers[0]];
+  try {
+    await Promise.all(order.map((s) => warm(s.url, opts.connections, opts.warmup)));
+    const loads = order.map((s) => startLoad(s.url, opts.connections, opts.rewarm + opts.windows * opts.seconds + 0.25));
+    const begun = Date.now();
+    await sleep(opts.rewarm * 1000);
+    let before = await Promise.all(order.map((s, k) => reading(s, loads[k])));
+    for (let w = 1; w <= opts.windows; w++) {
+      await sleep(begun + (opts.rewarm + w * opts.seconds) * 1000 - Date.now());
+      const after = await Promise.all(order.map((s, k) => reading(s, loads[k])));
+      const [bareSample, modeSample] = (bareFirst ? [0, 1] : [1, 0]).map((k) => sampleBetween(before[k], after[k]));
+      bare.samples.push(bareSample);
+      scenario.samples.push(modeSample);
+      scenario.pairedRatios.push(bareSample.cpuUsPerRequest / modeSample.cpuUsPerRequest);
+      scenario.throughputRatios.push(modeSample.requestsPerSec / bareSample.requestsPerSec);
+      if (process.env.BENCH_DEBUG) {
+        const show = (x: Sample): string => `${x.cpuUsPerRequest.toFixed(0)} µs gc ${x.gcUsPerRequest.toFixed(0)} ${x.requestsPerSec.toFixed(0)}/s`;
+        process.stderr.write(`${scenario.scenario.name} w${w}: bare ${show(bareSample)} | mode ${show(modeSample)} | ratio ${(bareSample.cpuUsPerRequest / modeSample.cpuUsPerRequest).toFixed(3)}\n`);
+      }
+      before = after;
+    }
+    const results = await Promise.all(loads.map((l) => l.done));
+    (bareFirst ? [bare, scenario] : [scenario, bare]).forEach((tally, k) => {
+      tally.p99Ms.push(results[k].latency.p99);
+      tally.non2xx += results[k].non2xx;
+      tally.errors += results[k].errors + results[k].timeouts;
+    });
+  } finally {
+    await Promise.all(servers.map(stopServer));
+  }
 }
 
 function selected(opts: Options): Scenario[] {
@@ -163,38 +257,8 @@ function selected(opts: Options): Scenario[] {
   return scenarios.filter((s) => wanted.includes(s));
 }
 
-/**
- * One framework's rounds: each scenario's burst beside a burst on its own bare partner, order
- * alternating. Each scenario has a partner of its own so that both servers of a pair sit idle
- * for the same time between rounds: with one bare server shared by every pair, the bare app was
- * always freshly busy while the scenario had waited through all the other pairs, and a second
- * bare app measured as a scenario came out at 0.83 against the first.
- */
-async function measureFramework(partners: RunningServer[], others: RunningServer[], opts: Options, deadline: number): Promise<void> {
-  for (let round = 0; round < opts.rounds; round++) {
-    if (Date.now() > deadline) {
-      process.stderr.write(`${others[0].scenario.framework}: time is up after ${round} rounds\n`);
-      break;
-    }
-    for (let j = 0; j < others.length; j++) {
-      const i = (j + round) % others.length;
-      const server = others[i];
-      const bare = partners[i];
-      let bareSample: Sample;
-      let modeSample: Sample;
-      if (opts.together) {
-        // both bursts at once: whatever slows the machine down slows both alike
-        [bareSample, modeSample] = await Promise.all([burst(bare, opts), burst(server, opts)]);
-      } else {
-        const bareFirst = (round + i) % 2 === 0;
-        const first = await burst(bareFirst ? bare : server, opts);
-        const second = await burst(bareFirst ? server : bare, opts);
-        [bareSample, modeSample] = bareFirst ? [first, second] : [second, first];
-      }
-      server.pairedRatios.push(bareSample.cpuUsPerRequest / modeSample.cpuUsPerRequest);
-    }
-    process.stderr.write(`${others[0].scenario.framework} round ${round + 1}/${opts.rounds} done\n`);
-  }
+function isBare(scenario: Scenario): boolean {
+  return scenario.name === `${scenario.framework}-bare`;
 }
 
 interface Row {
@@ -202,65 +266,67 @@ interface Row {
   framework: Framework;
   description: string;
   cpuUsPerRequest: number;
-  cpuUsPerRequestP25: number;
   gcUsPerRequest: number;
   ratioToBare: number;
   ratioToBareP25: number;
   ratioToBareP75: number;
   /** 95 % confidence interval of the median paired ratio (sign-test order statistics). */
   ratioToBareCi: [number, number];
+  /** median of (this server's requests per second / its partner's) over the same windows */
+  throughputToBare: number;
   ratioToAnchor: number;
   requestsPerSec: number;
   p99Ms: number;
-  bursts: number;
+  windows: number;
   pairedRatios: number[];
   non2xx: number;
   errors: number;
 }
 
-/** One row per scenario, in the list's order; a bare row holds every bare partner's bursts. */
-function summarise(list: Scenario[], servers: RunningServer[], partners: RunningServer[]): Row[] {
-  const rows = list.map((scenario): Row => {
-    const isBare = scenario.name === `${scenario.framework}-bare`;
-    const server = servers.find((x) => x.scenario === scenario);
-    const samples = isBare ? partners.filter((p) => p.scenario === scenario).flatMap((p) => p.samples) : (server?.samples ?? []);
-    const pairedRatios = server?.pairedRatios ?? [];
-    return {
-      name: scenario.name,
-      framework: scenario.framework,
-      description: scenario.description,
-      cpuUsPerRequest: median(samples.map((x) => x.cpuUsPerRequest)),
-      cpuUsPerRequestP25: quantile(samples.map((x) => x.cpuUsPerRequest), 0.25),
-      gcUsPerRequest: median(samples.map((x) => x.gcUsPerRequest)),
-      ratioToBare: isBare ? 1 : median(pairedRatios),
-      ratioToBareP25: isBare ? 1 : quantile(pairedRatios, 0.25),
-      ratioToBareP75: isBare ? 1 : quantile(pairedRatios, 0.75),
-      ratioToBareCi: isBare ? [1, 1] : medianInterval(pairedRatios),
-      ratioToAnchor: Number.NaN,
-      requestsPerSec: median(samples.map((x) => x.requestsPerSec)),
-      p99Ms: median(samples.map((x) => x.p99Ms)),
-      bursts: samples.length,
-      pairedRatios: pairedRatios.map((x) => Number(x.toFixed(3))),
-      non2xx: samples.reduce((n, x) => n + x.non2xx, 0),
-      errors: samples.reduce((n, x) => n + x.errors, 0),
-    };
-  });
-  for (const row of rows) {
-    const anchor = rows.find((x) => x.name === `${row.framework}-anchor`);
-    if (anchor) row.ratioToAnchor = anchor.cpuUsPerRequest / row.cpuUsPerRequest;
+function row(tally: Tally): Row {
+  const bare = isBare(tally.scenario);
+  const ratios = tally.pairedRatios;
+  return {
+    name: tally.scenario.name,
+    framework: tally.scenario.framework,
+    description: tally.scenario.description,
+    cpuUsPerRequest: median(tally.samples.map((x) => x.cpuUsPerRequest)),
+    gcUsPerRequest: median(tally.samples.map((x) => x.gcUsPerRequest)),
+    ratioToBare: bare ? 1 : median(ratios),
+    ratioToBareP25: bare ? 1 : quantile(ratios, 0.25),
+    ratioToBareP75: bare ? 1 : quantile(ratios, 0.75),
+    ratioToBareCi: bare ? [1, 1] : medianInterval(ratios),
+    throughputToBare: bare ? 1 : median(tally.throughputRatios),
+    ratioToAnchor: Number.NaN,
+    requestsPerSec: median(tally.samples.map((x) => x.requestsPerSec)),
+    p99Ms: median(tally.p99Ms),
+    windows: tally.samples.length,
+    pairedRatios: ratios.map((x) => Number(x.toFixed(3))),
+    non2xx: tally.non2xx,
+    errors: tally.errors,
+  };
+}
+
+/** One row per scenario, in the list's order; anchor/mode compares median ratios to bare. */
+function summarise(tallies: Tally[]): Row[] {
+  const rows = tallies.map(row);
+  for (const r of rows) {
+    const anchor = rows.find((x) => x.name === `${r.framework}-anchor`);
+    if (anchor) r.ratioToAnchor = r.ratioToBare / anchor.ratioToBare;
   }
   return rows;
 }
 
 function table(rows: Row[]): string {
   const lines = [
-    '| scenario | CPU µs/req | GC µs/req | ratio bare/mode | 95 % CI of the ratio | ratio IQR | anchor/mode | req/s | p99 ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | CPU µs/req | GC µs/req | ratio bare/mode | 95 % CI of the ratio | ratio IQR | throughput vs bare | anchor/mode | req/s | p99 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const flag = r.non2xx + r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : '';
+    const ci = Number.isNaN(r.ratioToBareCi[0]) ? 'under 6 pairs' : `${r.ratioToBareCi[0].toFixed(3)}–${r.ratioToBareCi[1].toFixed(3)}`;
     lines.push(
-      `| ${r.name}${flag} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.gcUsPerRequest.toFixed(1)} | ${r.ratioToBare.toFixed(2)} | ${Number.isNaN(r.ratioToBareCi[0]) ? 'under 6 pairs' : `${r.ratioToBareCi[0].toFixed(2)}–${r.ratioToBareCi[1].toFixed(2)}`} | ${r.ratioToBareP25.toFixed(2)}–${r.ratioToBareP75.toFixed(2)} | ${r.ratioToAnchor.toFixed(2)} | ${Math.round(r.requestsPerSec)} | ${r.p99Ms.toFixed(1)} |`,
+      `| ${r.name}${flag} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.gcUsPerRequest.toFixed(1)} | ${r.ratioToBare.toFixed(3)} | ${ci} | ${r.ratioToBareP25.toFixed(2)}–${r.ratioToBareP75.toFixed(2)} | ${r.throughputToBare.toFixed(2)} | ${r.ratioToAnchor.toFixed(2)} | ${Math.round(r.requestsPerSec)} | ${r.p99Ms.toFixed(1)} |`,
     );
   }
   return lines.join('\n');
@@ -268,42 +334,31 @@ function table(rows: Row[]): string {
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  opts.pin = opts.pin && availableParallelism() >= 2 && pinToCpu(process.pid, 0);
+  opts.pin = opts.pin && availableParallelism() >= 2 && pinToCpu(process.pid, LOAD_CPU);
+  if (!opts.pin) process.stderr.write('servers not pinned: pairs share whichever CPUs the scheduler gives them (noisier)\n');
   const list = selected(opts);
-  const servers: RunningServer[] = [];
-  const partners: RunningServer[] = [];
-  try {
-    // every scenario other than bare gets a bare partner of its own
-    const measured = list.filter((s) => s.name !== `${s.framework}-bare`);
-    const partnerScenarios = measured.map((s) => {
-      const bare = list.find((x) => x.name === `${s.framework}-bare`);
-      if (bare === undefined) throw new Error(`no ${s.framework}-bare scenario`);
-      return bare;
-    });
-    const starts = [...measured, ...partnerScenarios];
-    // start two at a time (compiling the scenario file is most of a start), then warm each up
-    const started: RunningServer[] = [];
-    for (let i = 0; i < starts.length; i += 2) started.push(...(await Promise.all(starts.slice(i, i + 2).map((s) => startServer(s, opts.pin)))));
-    servers.push(...started.slice(0, measured.length));
-    partners.push(...started.slice(measured.length));
-    for (const server of started) await load(server.url, opts.warmup, opts.connections);
-    const frameworks = [...new Set(measured.map((s) => s.framework))];
-    const begun = Date.now();
-    for (let f = 0; f < frameworks.length; f++) {
-      const others = servers.filter((s) => s.scenario.framework === frameworks[f]);
-      const mine = partners.filter((p) => p.scenario.framework === frameworks[f]);
-      // a time budget is shared out evenly between the frameworks
-      const deadline = opts.minutes > 0 ? begun + (opts.minutes * 60_000 * (f + 1)) / frameworks.length : Number.POSITIVE_INFINITY;
-      await measureFramework(mine, others, opts, deadline);
+  const tallies = list.map((scenario): Tally => ({ scenario, samples: [], pairedRatios: [], throughputRatios: [], p99Ms: [], non2xx: 0, errors: 0 }));
+  const measured = tallies.filter((t) => !isBare(t.scenario));
+  const begun = Date.now();
+  for (let round = 0; round < opts.rounds; round++) {
+    if (opts.minutes > 0 && Date.now() - begun > opts.minutes * 60_000) {
+      process.stderr.write(`time is up after ${round} rounds\n`);
+      break;
     }
-  } finally {
-    await Promise.all([...servers, ...partners].map(stopServer));
+    for (let j = 0; j < measured.length; j++) {
+      const i = (j + round) % measured.length;
+      const tally = measured[i];
+      const bare = tallies.find((t) => t.scenario.name === `${tally.scenario.framework}-bare`);
+      if (bare === undefined) throw new Error(`no ${tally.scenario.framework}-bare scenario`);
+      await measureRound(tally, bare, opts, (round + i) % 2 === 0);
+    }
+    process.stderr.write(`round ${round + 1}/${opts.rounds} done\n`);
   }
-  const rows = summarise(list, servers, partners);
+  const rows = summarise(tallies);
   console.log(table(rows));
   const dir = path.join(__dirname, '..', 'results');
   mkdirSync(dir, { recursive: true });
-  const record = { date: new Date().toISOString(), node: process.version, options: opts, results: rows };
+  const record = { date: new Date().toISOString(), node: process.version, method: opts.pin ? 'fresh pair per round, on one CPU, at once' : 'fresh pair per round, at once, unpinned', options: opts, results: rows };
   const stamp = record.date.replace(/[:.]/g, '-');
   writeFileSync(path.join(dir, `bench-${stamp}.json`), JSON.stringify(record, null, 2));
   writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(record, null, 2));
