@@ -52,9 +52,9 @@ const V8_FLAGS = ['--single-threaded'];
 async function count(name: string, opts: Options, dir: string): Promise<{ total: number; compile: number; gc: number }> {
   const scenario = findScenario(name);
   const out = path.join(dir, `${name}.callgrind`);
-  const child = fork(path.join(__dirname, 'server.ts'), [name], {
+  const child = fork(path.join(__dirname, 'server.js'), [name], {
     execPath: 'valgrind',
-    execArgv: ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, process.execPath, ...V8_FLAGS, ...(process.env.VIGIL_PERF_MAP ? ['--perf-basic-prof'] : []), '-r', 'ts-node/register/transpile-only'],
+    execArgv: ['--tool=callgrind', '--instr-atstart=no', '--smc-check=all-non-file', `--callgrind-out-file=${out}`, process.execPath, ...V8_FLAGS, ...(process.env.VIGIL_PERF_MAP ? ['--perf-basic-prof'] : [])],
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
   });

@@ -59,6 +59,8 @@ interface Options {
 
 interface Sample {
   cpuUsPerRequest: number;
+  /** the kernel's part of the CPU time */
+  systemUsPerRequest: number;
   /** wall time in garbage-collection pauses per request (part of the CPU time) */
   gcUsPerRequest: number;
   requestsPerSec: number;
@@ -128,8 +130,11 @@ function pinToCpu(pid: number, cpu: number): boolean {
 
 function startServer(scenario: Scenario, pin: boolean): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const child = fork(path.join(__dirname, 'server.ts'), [scenario.name], {
-      execArgv: ['-r', 'ts-node/register/transpile-only'],
+    // compiled JavaScript, as apps run: ts-node would load `repl`, which loads `domain`, which
+    // replaces EventEmitter's init and emit for the whole process
+    const child = fork(path.join(__dirname, 'server.js'), [scenario.name], {
+      // BENCH_SERVER_ARGS: node flags for the servers, e.g. `--cpu-prof --cpu-prof-dir=/tmp/profiles`
+      execArgv: (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean),
       env: { ...process.env, NODE_ENV: 'production' },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
@@ -152,10 +157,10 @@ function stopServer(server: RunningServer): Promise<void> {
   });
 }
 
-/** The server's CPU time and its time in garbage collection so far, µs. */
-function readCpuUs(child: ChildProcess): Promise<{ cpu: number; gc: number }> {
+/** The server's CPU time (and the kernel's part of it) and its time in garbage collection so far, µs. */
+function readCpuUs(child: ChildProcess): Promise<{ cpu: number; system: number; gc: number }> {
   return new Promise((resolve) => {
-    child.once('message', (msg: { user: number; system: number; gcUs: number }) => resolve({ cpu: msg.user + msg.system, gc: msg.gcUs }));
+    child.once('message', (msg: { user: number; system: number; gcUs: number }) => resolve({ cpu: msg.user + msg.system, system: msg.system, gc: msg.gcUs }));
     child.send({ type: 'cpu' });
   });
 }
@@ -183,6 +188,7 @@ function startLoad(url: string, connections: number, duration: number): RunningL
 /** A server's CPU time, GC time and the responses its load had received when it answered. */
 interface Reading {
   cpu: number;
+  system: number;
   gc: number;
   responses: number;
   at: number;
@@ -201,6 +207,7 @@ function sampleBetween(before: Reading, after: Reading): Sample {
   const requests = after.responses - before.responses;
   return {
     cpuUsPerRequest: (after.cpu - before.cpu) / requests,
+    systemUsPerRequest: (after.system - before.system) / requests,
     gcUsPerRequest: (after.gc - before.gc) / requests,
     requestsPerSec: requests / ((after.at - before.at) / 1000),
   };
@@ -228,12 +235,13 @@ async function measureRound(scenario: Tally, bare: Tally, opts: Options, bareFir
       scenario.pairedRatios.push(bareSample.cpuUsPerRequest / modeSample.cpuUsPerRequest);
       scenario.throughputRatios.push(modeSample.requestsPerSec / bareSample.requestsPerSec);
       if (process.env.BENCH_DEBUG) {
-        const show = (x: Sample): string => `${x.cpuUsPerRequest.toFixed(0)} µs gc ${x.gcUsPerRequest.toFixed(0)} ${x.requestsPerSec.toFixed(0)}/s`;
+        const show = (x: Sample): string => `${x.cpuUsPerRequest.toFixed(0)} µs (sys ${x.systemUsPerRequest.toFixed(0)}) gc ${x.gcUsPerRequest.toFixed(0)} ${x.requestsPerSec.toFixed(0)}/s`;
         process.stderr.write(`${scenario.scenario.name} w${w}: bare ${show(bareSample)} | mode ${show(modeSample)} | ratio ${(bareSample.cpuUsPerRequest / modeSample.cpuUsPerRequest).toFixed(3)}\n`);
       }
       before = after;
     }
     const results = await Promise.all(loads.map((l) => l.done));
+    if (process.env.BENCH_DEBUG) process.stderr.write(`requests served: ${order.map((s, k) => `${s.scenario.name} pid ${s.child.pid} ${opts.warmup + results[k].requests.total}`).join(', ')}\n`);
     (bareFirst ? [bare, scenario] : [scenario, bare]).forEach((tally, k) => {
       tally.p99Ms.push(results[k].latency.p99);
       tally.non2xx += results[k].non2xx;
@@ -266,6 +274,7 @@ interface Row {
   framework: Framework;
   description: string;
   cpuUsPerRequest: number;
+  systemUsPerRequest: number;
   gcUsPerRequest: number;
   ratioToBare: number;
   ratioToBareP25: number;
@@ -291,6 +300,7 @@ function row(tally: Tally): Row {
     framework: tally.scenario.framework,
     description: tally.scenario.description,
     cpuUsPerRequest: median(tally.samples.map((x) => x.cpuUsPerRequest)),
+    systemUsPerRequest: median(tally.samples.map((x) => x.systemUsPerRequest)),
     gcUsPerRequest: median(tally.samples.map((x) => x.gcUsPerRequest)),
     ratioToBare: bare ? 1 : median(ratios),
     ratioToBareP25: bare ? 1 : quantile(ratios, 0.25),
@@ -319,14 +329,14 @@ function summarise(tallies: Tally[]): Row[] {
 
 function table(rows: Row[]): string {
   const lines = [
-    '| scenario | CPU µs/req | GC µs/req | ratio bare/mode | 95 % CI of the ratio | ratio IQR | throughput vs bare | anchor/mode | req/s | p99 ms |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | CPU µs/req | of which kernel | GC µs/req | ratio bare/mode | 95 % CI of the ratio | ratio IQR | throughput vs bare | anchor/mode | req/s | p99 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const flag = r.non2xx + r.errors > 0 ? ` (${r.non2xx} non-2xx, ${r.errors} errors)` : '';
     const ci = Number.isNaN(r.ratioToBareCi[0]) ? 'under 6 pairs' : `${r.ratioToBareCi[0].toFixed(3)}–${r.ratioToBareCi[1].toFixed(3)}`;
     lines.push(
-      `| ${r.name}${flag} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.gcUsPerRequest.toFixed(1)} | ${r.ratioToBare.toFixed(3)} | ${ci} | ${r.ratioToBareP25.toFixed(2)}–${r.ratioToBareP75.toFixed(2)} | ${r.throughputToBare.toFixed(2)} | ${r.ratioToAnchor.toFixed(2)} | ${Math.round(r.requestsPerSec)} | ${r.p99Ms.toFixed(1)} |`,
+      `| ${r.name}${flag} | ${r.cpuUsPerRequest.toFixed(1)} | ${r.systemUsPerRequest.toFixed(1)} | ${r.gcUsPerRequest.toFixed(1)} | ${r.ratioToBare.toFixed(3)} | ${ci} | ${r.ratioToBareP25.toFixed(2)}–${r.ratioToBareP75.toFixed(2)} | ${r.throughputToBare.toFixed(2)} | ${r.ratioToAnchor.toFixed(2)} | ${Math.round(r.requestsPerSec)} | ${r.p99Ms.toFixed(1)} |`,
     );
   }
   return lines.join('\n');

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { attachExchange, findExchange, type ExchangeRecord } from './exchange';
+import { mergeVigilLayers } from './express-merge';
 import { expressRouteTemplate } from './express-route';
 import type { Exchange } from './types';
 
@@ -30,16 +31,23 @@ function vigilCaptureError(err: unknown, _req: IncomingMessage, res: ServerRespo
 }
 
 /**
- * Places the capture layer before the app's trailing error handlers (so an app that answers
- * errors itself still has them recorded), or at the end when there are none. Only the trailing
- * run is considered: it lies after every ordinary layer, so the layer running now keeps its index.
+ * Setup on an app's first observed request: the error capture layer, then one layer for each run
+ * of adjacent vigil middlewares.
  */
 function ensureErrorCapture(req: IncomingMessage): void {
-  let app = (req as unknown as { app?: ExpressAppLike }).app;
-  if (app === undefined) return;
+  const own = (req as unknown as { app?: ExpressAppLike }).app;
+  if (own === undefined) return;
+  let app = own;
   while (app.parent !== undefined) app = app.parent;
   if (appsWithErrorCapture.has(app)) return;
   appsWithErrorCapture.add(app);
+  addErrorCapture(app);
+  // then give each run of adjacent vigil middlewares one layer (see express-merge.ts)
+  mergeVigilLayers(app._router ?? app.router);
+  if (own !== app) mergeVigilLayers(own._router ?? own.router);
+}
+
+function addErrorCapture(app: ExpressAppLike): void {
   if (typeof app.use !== 'function') return;
   app.use(vigilCaptureError);
   // Express 4 keeps the router in `_router` (its `app.router` getter throws); Express 5 in `router`

@@ -16,6 +16,7 @@ export type {
 } from './types';
 export { onExchangeEnd, findExchange, setExchangeRoute, UNMATCHED_ROUTE, CLIENT_CLOSED_STATUS, SERVER_TIMEOUT_STATUS } from './exchange';
 export { observeExpress } from './express';
+export { mergeableExpressMiddleware } from './express-merge';
 export { responseHeader, setResponseHeader, responseHeadersSent, responseFinished, onResponse } from './response';
 export { observeKoa, runKoaDownstream, continueKoa } from './koa';
 export { observeNode } from './node';

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { observeExpress, runInExchange, UNMATCHED_ROUTE, type Exchange } from '../src';
+import { mergeableExpressMiddleware, observeExpress, runInExchange, UNMATCHED_ROUTE, type Exchange } from '../src';
 
 // Express 4.x installed under an npm alias; its Layer has `regexp` and `keys`, not `rawPath`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -27,5 +27,25 @@ describe('observeExpress on Express 4', () => {
     expect(ended.map((e) => e.route)).toEqual(['/api/orgs/:orgId/projects/:pid', UNMATCHED_ROUTE, '/boom']);
     expect(ended[2].outcome).toBe('error');
     expect((ended[2].error as Error).message).toBe('boom');
+  });
+
+  it('gives adjacent vigil middlewares one layer (fast_slash layers), in the same order', async () => {
+    const app = express4();
+    const seen: string[] = [];
+    for (const name of ['a', 'b']) {
+      app.use(
+        mergeableExpressMiddleware(function step(req: import('express').Request, res: import('express').Response, next: import('express').NextFunction) {
+          seen.push(name);
+          runInExchange(observeExpress(req, res), next);
+        }),
+      );
+    }
+    app.get('/x', (_req, res) => { res.send('x'); });
+    await request(app).get('/x').expect(200, 'x');
+    await request(app).get('/x').expect(200, 'x');
+    expect(seen).toEqual(['a', 'b', 'a', 'b']);
+    const names = (app as unknown as { _router: { stack: Array<{ name: string }> } })._router.stack.map((l) => l.name);
+    expect(names.filter((n) => n === 'vigil')).toHaveLength(1);
+    expect(names).not.toContain('step');
   });
 });

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { observeExpress, continueExpress } from '@vigil/core';
+import { mergeableExpressMiddleware, observeExpress, continueExpress } from '@vigil/core';
 import { DashboardEngine, type Reply } from './dashboard';
 import type { DashboardOptions } from './types';
 
@@ -27,11 +27,11 @@ function send(res: Response, method: string, reply: Reply): void {
 export function expressDashboard(options: DashboardOptions = {}): RequestHandler {
   const engine = new DashboardEngine(options);
   if (!engine.enabled) {
-    return function vigilDashboardDisabled(_req: Request, _res: Response, next: NextFunction): void {
+    return mergeableExpressMiddleware(function vigilDashboardDisabled(_req: Request, _res: Response, next: NextFunction): void {
       next();
-    };
+    });
   }
-  return function vigilDashboard(req: Request, res: Response, next: NextFunction): void {
+  return mergeableExpressMiddleware(function vigilDashboard(req: Request, res: Response, next: NextFunction): void {
     // the request's one Exchange (made here when no other vigil package did): it feeds the core's
     // traffic windows, so the page shows traffic even when the dashboard is the only package
     const ex = observeExpress(req, res);
@@ -51,5 +51,5 @@ export function expressDashboard(options: DashboardOptions = {}): RequestHandler
       if (reply === undefined) engine.openStream(req, res);
       else send(res, req.method, reply);
     }).catch(next);
-  };
+  });
 }

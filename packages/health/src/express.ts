@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { observeExpress, setExchangeRoute } from '@vigil/core';
+import { mergeableExpressMiddleware, observeExpress, setExchangeRoute } from '@vigil/core';
 import { ProbeRouter, type ProbeAnswer } from './probe-router';
 import type { Health, HealthEndpointOptions } from './types';
 
@@ -30,7 +30,7 @@ function send(res: Response, head: boolean, answer: ProbeAnswer): void {
 export function expressHealth(health: Health, options?: HealthEndpointOptions<Request>): RequestHandler {
   const router = new ProbeRouter<Request>(health, options, 'express');
   const quiet = router.settings.quiet;
-  return function vigilHealth(req: Request, res: Response, next: NextFunction): void {
+  return mergeableExpressMiddleware(function vigilHealth(req: Request, res: Response, next: NextFunction): void {
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') return next();
     const url = req.url;
@@ -42,5 +42,5 @@ export function expressHealth(health: Health, options?: HealthEndpointOptions<Re
     setExchangeRoute(ex, req.baseUrl + match.route);
     const details = router.detailsFor(req);
     router.answer(match, q === -1 ? '' : url.slice(q + 1), details).then((answer) => send(res, method === 'HEAD', answer), next);
-  };
+  });
 }

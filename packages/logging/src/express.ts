@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import { observeExpress, runInExchange } from '@vigil/core';
+import { mergeableExpressMiddleware, observeExpress, runInExchange } from '@vigil/core';
 import { AccessLog } from './access-log';
 import type { LoggingOptions } from './types';
 
@@ -54,10 +54,10 @@ function expressRequestPrototype(proto: object): object | undefined {
  */
 export function expressLogging(options?: LoggingOptions): RequestHandler {
   const access = new AccessLog(options, 'express', expressRequestPrototype);
-  return function vigilLogging(req: Request, res: Response, next: NextFunction): void {
+  return mergeableExpressMiddleware(function vigilLogging(req: Request, res: Response, next: NextFunction): void {
     const ex = observeExpress(req, res);
     access.begin(ex);
     access.attach(req, ex);
     runInExchange(ex, next);
-  };
+  });
 }

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { observeExpress, reportError, continueExpress } from '@vigil/core';
+import { mergeableExpressMiddleware, observeExpress, reportError, continueExpress } from '@vigil/core';
 import { writeAnswer } from './endpoint';
 import { setupMiddleware } from './middleware-setup';
 import type { MiddlewareOptions } from './types';
@@ -20,7 +20,7 @@ import type { MiddlewareOptions } from './types';
  */
 export function expressMetrics(options?: MiddlewareOptions): RequestHandler {
   const { engine, endpoint, isEndpoint, isExcluded } = setupMiddleware(options);
-  return function vigilExpressMetrics(req: Request, res: Response, next: NextFunction): void {
+  return mergeableExpressMiddleware(function vigilExpressMetrics(req: Request, res: Response, next: NextFunction): void {
     const url = req.url;
     if (isEndpoint(url)) {
       endpoint.answer(req).then(
@@ -39,5 +39,5 @@ export function expressMetrics(options?: MiddlewareOptions): RequestHandler {
     const ex = observeExpress(req, res);
     engine.observe(ex);
     continueExpress(ex, next);
-  };
+  });
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { context } from '@opentelemetry/api';
-import { observeExpress, runInExchange } from '@vigil/core';
+import { mergeableExpressMiddleware, observeExpress, runInExchange } from '@vigil/core';
 import { enterServerSpan, serverTracingConfig } from './server-span';
 import type { ServerTracingOptions } from './types';
 
@@ -25,10 +25,10 @@ import type { ServerTracingOptions } from './types';
  */
 export function expressTracing(options?: ServerTracingOptions): (req: Request, res: Response, next: NextFunction) => void {
   const config = serverTracingConfig(options, 'expressTracing');
-  return function vigilExpressTracing(req: Request, res: Response, next: NextFunction): void {
+  return mergeableExpressMiddleware(function vigilExpressTracing(req: Request, res: Response, next: NextFunction): void {
     const ex = observeExpress(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     const ctx = enterServerSpan(ex, config);
     if (ctx === undefined) runInExchange(ex, next);
     else context.with(ctx, next);
-  };
+  });
 }
