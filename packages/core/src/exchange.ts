@@ -81,6 +81,32 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | undef
   return typeof value === 'string' ? value : value[0];
 }
 
+/**
+ * Bytes the socket has been given so far. `socket.bytesWritten` copies the socket's write buffer
+ * into a new array on every read; when nothing is buffered (a keep-alive socket between
+ * responses), the count of bytes handed to the kernel is the same number without the copy.
+ */
+function bytesWrittenSoFar(socket: Socket): number {
+  const dispatched = (socket as unknown as { _bytesDispatched?: unknown })._bytesDispatched;
+  if (typeof dispatched === 'number' && socket.writableLength === 0) return dispatched;
+  return socket.bytesWritten ?? 0;
+}
+
+/**
+ * The exchange prepared last at request start. The framework handles a request right after its
+ * start, in the same tick, so the first observer of a request usually finds its exchange here by
+ * comparing one reference, instead of reading a symbol off a response whose hidden class Express
+ * has just changed (a slow, megamorphic lookup). Cleared when that exchange completes.
+ */
+let lastPrepared: ExchangeRecord | undefined;
+
+/** The exchange hung on a response, if any (the last prepared one first). */
+function exchangeOf(res: ServerResponse): ExchangeRecord | undefined {
+  const last = lastPrepared;
+  if (last !== undefined && last.res === res) return last;
+  return (res as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
+}
+
 function onResponseClose(this: ServerResponse): void {
   const ex = (this as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
   if (ex !== undefined) ex.complete();
@@ -136,7 +162,7 @@ export class ExchangeRecord implements Exchange {
     this.url = req.url ?? '/';
     this.startTime = performance.now();
     const socket = req.socket as Socket | undefined;
-    this.bytesWrittenAtStart = socket?.bytesWritten ?? 0;
+    this.bytesWrittenAtStart = socket === undefined || socket === null ? 0 : bytesWrittenSoFar(socket);
     if (eagerHeaders) this.headersCache = req.headers;
     const scanned = eagerHeaders ? undefined : scanRawHeaders(req.rawHeaders, requestIdPolicy.header);
     this.requestLength = scanned === undefined ? headerValue(this.headers, 'content-length') : scanned.length;
@@ -222,6 +248,7 @@ export class ExchangeRecord implements Exchange {
   complete(): void {
     if (this.ended) return;
     this.ended = true;
+    if (lastPrepared === this) lastPrepared = undefined;
     if (!this.observed) return;
     const res = this.res;
     this.durationMs = performance.now() - this.startTime;
@@ -287,7 +314,7 @@ function echoRequestId(ex: ExchangeRecord): void {
  * ```
  */
 export function findExchange(res: ServerResponse): ExchangeRecord | undefined {
-  const ex = (res as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
+  const ex = exchangeOf(res);
   return ex !== undefined && ex.observed ? ex : undefined;
 }
 
@@ -300,6 +327,7 @@ function prepareExchange(req: IncomingMessage, res: ServerResponse, framework: u
   // it swaps the prototype of req, is cheaper than letting Express do it after
   const ex = new ExchangeRecord(req, res, framework === 'express');
   (res as unknown as Record<symbol, ExchangeRecord>)[kExchange] = ex;
+  lastPrepared = ex;
   // 'close' follows 'finish' on every response, and comes alone when the client went away: one
   // listener covers both; `on` rather than `once` avoids a wrapper per request (complete() runs once)
   onResponse(res, 'close', onResponseClose);
@@ -363,7 +391,7 @@ export function attachExchange(
   resolveRoute: RouteResolver,
   setup?: FirstSightSetup,
 ): ExchangeRecord {
-  let ex = (res as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
+  let ex = exchangeOf(res);
   if (ex === undefined) {
     ex = prepareExchange(req, res, framework);
     markServerObserved(req, framework);

@@ -206,7 +206,7 @@ describe('gracefulShutdown under load (child process)', () => {
     const drainDelayMs = 3000;
     const timeoutMs = 5000;
     const fixture = path.join(__dirname, 'fixtures', 'shutdown-server.ts');
-    child = spawn(process.execPath, ['-r', path.join(__dirname, 'fixtures', 'ts-register.js'), fixture], {
+    child = spawn(process.execPath, ['-r', path.join(__dirname, '..', '..', '..', 'scripts', 'test-support', 'ts-register.js'), fixture], {
       env: { ...process.env, DRAIN_DELAY_MS: String(drainDelayMs), SHUTDOWN_TIMEOUT_MS: String(timeoutMs), NODE_ENV: 'test' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -121,6 +122,50 @@ describe('createLogger', () => {
       const seqs = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq);
       expect(seqs).toEqual(Array.from({ length: 3000 }, (_, i) => i));
       destination.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hands info lines to an asynchronous sonic-boom once per turn, and a warn line at once, in order', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-logging-'));
+    try {
+      const file = path.join(dir, 'app.log');
+      const destination = pino.destination({ dest: file, sync: false, minLength: 4096 });
+      await new Promise((r) => destination.once('ready', r));
+      const writes: string[] = [];
+      const write = destination.write.bind(destination);
+      destination.write = (chunk: string) => {
+        writes.push(chunk);
+        return write(chunk);
+      };
+      const logger = createLogger({ service: 's', destination });
+      for (let i = 0; i < 20; i++) logger.info({ seq: i }, 'line');
+      expect(writes).toHaveLength(0); // gathered for this turn
+      logger.warn({ seq: 20 }, 'careful');
+      expect(writes).toHaveLength(1); // the warn line, after everything gathered before it
+      expect(writes[0].trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual(Array.from({ length: 21 }, (_, i) => i));
+      logger.info({ seq: 21 }, 'line');
+      await new Promise((r) => setImmediate(r));
+      expect(writes).toHaveLength(2);
+      await logger.flush();
+      const seqs = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq);
+      expect(seqs).toEqual(Array.from({ length: 22 }, (_, i) => i));
+      destination.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes gathered lines out when the process exits in the same turn', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-logging-'));
+    try {
+      const file = path.join(dir, 'exit.log');
+      const register = path.join(__dirname, '..', '..', '..', 'scripts', 'test-support', 'ts-register.js');
+      const run = spawnSync(process.execPath, ['-r', register, path.join(__dirname, 'fixtures', 'exit-after-logging.ts'), file], { encoding: 'utf8', timeout: 30000 });
+      expect(run.status).toBe(0);
+      const seqs = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq);
+      expect(seqs).toEqual(Array.from({ length: 500 }, (_, i) => i));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
