@@ -4,11 +4,11 @@
  * bench/results/.
  *
  * Method, per round and per scenario (the order rotating from round to round): a fresh server
- * process of the scenario and a fresh bare one are started, pinned to the same CPU (the load
- * generator, this process, has another), warmed up together (`--warmup` requests each), then kept
- * under the same load at the same time for `--rewarm` seconds and `--windows` back-to-back windows
- * of `--seconds`; each window gives one paired ratio, bare CPU per request / scenario CPU per
- * request. Then both stop.
+ * process of the scenario and a fresh bare one are started and warmed up side by side
+ * (`--warmup` requests each), then pinned to the same CPU (the load generator, this process, has
+ * the other) and kept under the same load at the same time for `--rewarm` seconds and
+ * `--windows` back-to-back windows of `--seconds`; each window gives one paired ratio, bare CPU
+ * per request / scenario CPU per request. Then both stop.
  *
  * Why each part:
  * - On a shared VM a vCPU's speed changes by up to 1.6x from one second to the next (the same
@@ -128,6 +128,12 @@ function pinToCpu(pid: number, cpu: number): boolean {
   }
 }
 
+/** Pins each server's threads to `cpu`. */
+function pinServers(servers: RunningServer[], cpu: number, pin: boolean): void {
+  if (!pin) return;
+  for (const s of servers) if (s.child.pid !== undefined) pinToCpu(s.child.pid, cpu);
+}
+
 function startServer(scenario: Scenario, pin: boolean): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     // compiled JavaScript, as apps run: ts-node would load `repl`, which loads `domain`, which
@@ -221,7 +227,10 @@ async function measureRound(scenario: Tally, bare: Tally, opts: Options, bareFir
   const servers = await Promise.all([startServer(bare.scenario, opts.pin), startServer(scenario.scenario, opts.pin)]);
   const order = bareFirst ? servers : [servers[1], servers[0]];
   try {
+    // warmed up side by side on both CPUs (quicker; nothing is measured), then measured on one
+    pinServers([servers[0]], LOAD_CPU, opts.pin);
     await Promise.all(order.map((s) => warm(s.url, opts.connections, opts.warmup)));
+    pinServers([servers[0]], SERVER_CPU, opts.pin);
     const loads = order.map((s) => startLoad(s.url, opts.connections, opts.rewarm + opts.windows * opts.seconds + 0.25));
     const begun = Date.now();
     await sleep(opts.rewarm * 1000);

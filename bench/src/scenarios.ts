@@ -188,6 +188,13 @@ export const scenarios: Scenario[] = [
     const pinoHttp = require('pino-http') as typeof import('pino-http').default;
     app.use(pinoHttp({ logger: discardingPino() }));
   }),
+  expressScenario('express-pino-line', 'reference: pino alone, one info line per request (method, url, status) when the response finishes', (app) => {
+    const logger = discardingPino();
+    app.use(function pinoLine(req, res, next) {
+      res.on('finish', () => logger.info({ method: req.method, url: req.url, status: res.statusCode }, 'request completed'));
+      next();
+    });
+  }),
   expressScenario('express-prom-bundle', 'anchor: express-prom-bundle alone', (app) => {
     const promBundle = require('express-prom-bundle') as typeof import('express-prom-bundle');
     app.use(promBundle({ includeMethod: true, includePath: true, includeStatusCode: true }));
