@@ -107,10 +107,6 @@ function exchangeOf(res: ServerResponse): ExchangeRecord | undefined {
   return (res as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
 }
 
-function onResponseClose(this: ServerResponse): void {
-  const ex = (this as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
-  if (ex !== undefined) ex.complete();
-}
 
 /** The exchange implementation. All fields are set in the constructor so the shape stays fixed. */
 export class ExchangeRecord implements Exchange {
@@ -149,6 +145,13 @@ export class ExchangeRecord implements Exchange {
   private sinks: ExchangeSink[] | undefined = undefined;
   private resolveRoute: RouteResolver = unresolvedRoute;
   private readonly bytesWrittenAtStart: number;
+  /** The request's socket, read at the start (where `req` still has the shape Node gave it). */
+  private readonly socket: Socket | undefined;
+  /**
+   * The response's one `close` listener. A closure per exchange costs less than finding the
+   * exchange again on a response whose hidden class Express has changed since.
+   */
+  readonly onClose: () => void;
 
   /**
    * Reads what the request start tells: method, URL, time, request id (when the policy allows it
@@ -161,8 +164,10 @@ export class ExchangeRecord implements Exchange {
     this.method = req.method ?? 'GET';
     this.url = req.url ?? '/';
     this.startTime = performance.now();
-    const socket = req.socket as Socket | undefined;
-    this.bytesWrittenAtStart = socket === undefined || socket === null ? 0 : bytesWrittenSoFar(socket);
+    const socket = (req.socket ?? undefined) as Socket | undefined;
+    this.socket = socket;
+    this.bytesWrittenAtStart = socket === undefined ? 0 : bytesWrittenSoFar(socket);
+    this.onClose = () => this.complete();
     if (eagerHeaders) this.headersCache = req.headers;
     const scanned = eagerHeaders ? undefined : scanRawHeaders(req.rawHeaders, requestIdPolicy.header);
     this.requestLength = scanned === undefined ? headerValue(this.headers, 'content-length') : scanned.length;
@@ -256,14 +261,14 @@ export class ExchangeRecord implements Exchange {
     const responseLength = responseHeader(res, 'content-length');
     if (responseLength !== undefined) this.responseBytes = Number(responseLength) || 0;
     else {
-      const socket = this.req.socket as Socket | undefined;
-      if (socket) this.responseBytes = Math.max(0, socket.bytesWritten - this.bytesWrittenAtStart);
+      const socket = this.socket;
+      if (socket !== undefined) this.responseBytes = Math.max(0, socket.bytesWritten - this.bytesWrittenAtStart);
     }
     if (responseFinished(res)) {
       this.status = res.statusCode;
       this.outcome = this.status >= 500 || isServerError(this.error) ? 'error' : 'ok';
     } else {
-      const socket = this.req.socket as unknown as Record<symbol, boolean> | undefined;
+      const socket = this.socket as unknown as Record<symbol, boolean> | undefined;
       const timedOut = (this.req as unknown as { timedout?: boolean }).timedout === true || socket?.[kTimedOut] === true;
       if (timedOut) {
         this.outcome = 'timeout';
@@ -330,7 +335,7 @@ function prepareExchange(req: IncomingMessage, res: ServerResponse, framework: u
   lastPrepared = ex;
   // 'close' follows 'finish' on every response, and comes alone when the client went away: one
   // listener covers both; `on` rather than `once` avoids a wrapper per request (complete() runs once)
-  onResponse(res, 'close', onResponseClose);
+  onResponse(res, 'close', ex.onClose);
   const socket = req.socket as unknown as (Socket & Record<symbol, boolean>) | undefined;
   if (socket !== undefined && socket !== null && socket[kTimedOut] === undefined) {
     socket[kTimedOut] = false;
