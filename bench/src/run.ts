@@ -171,8 +171,9 @@ function readCpuUs(child: ChildProcess): Promise<{ cpu: number; system: number; 
   });
 }
 
-function warm(url: string, connections: number, amount: number): Promise<autocannon.Result> {
-  return autocannon({ url, connections, timeout: 10, amount });
+async function warm(url: string, connections: number, amount: number): Promise<void> {
+  // autocannon takes an amount of 0 as none given (a 10-second run) and rejects one below its connections
+  if (amount > 0) await autocannon({ url, connections, timeout: 10, amount: Math.max(amount, connections) });
 }
 
 /** A running load: its result when it ends, and how many responses it has had so far. */

@@ -66,10 +66,16 @@ function chain(handles: ExpressHandler[]): ExpressHandler {
   return function vigil(req: unknown, res: unknown, next: ExpressNext): void {
     let i = 0;
     const step = (err?: unknown): void => {
-      // an error, or 'route' / 'router', goes straight on to Express as from the middleware itself
-      if (err !== undefined && err !== null && err !== false && err !== '') next(err);
-      else if (i < n) handles[i++](req, res, step);
-      else next();
+      // as the router does for a middleware: 'route' and falsy values continue, anything else
+      // (an error, 'router') goes on to Express
+      if (err && err !== 'route') next(err);
+      else if (i < n) {
+        const result = handles[i++](req, res, step) as { then?: unknown } | undefined;
+        // Express 5 passes a handler's rejection to next(); so does the merged layer
+        if (result !== undefined && result !== null && typeof result.then === 'function') {
+          (result as Promise<unknown>).then(undefined, (error: unknown) => next(error || new Error('Rejected promise')));
+        }
+      } else next();
     };
     step();
   };

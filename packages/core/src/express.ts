@@ -47,6 +47,14 @@ function ensureErrorCapture(req: IncomingMessage): void {
   if (own !== app) mergeVigilLayers(own._router ?? own.router);
 }
 
+/**
+ * Places the capture layer before the app's trailing error handlers (so an app that answers
+ * errors itself still has them recorded), or at the end when there are none. Only the trailing
+ * run is considered: it lies after every ordinary layer, so the layer running now keeps its index.
+ * This changes the stack the first request is being routed on, so that its error is kept too: a
+ * request that never passed a vigil layer and is inside an asynchronous trailing error handler at
+ * that moment would meet that handler again when it calls `next(err)`.
+ */
 function addErrorCapture(app: ExpressAppLike): void {
   if (typeof app.use !== 'function') return;
   app.use(vigilCaptureError);

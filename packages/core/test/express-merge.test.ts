@@ -87,6 +87,36 @@ describe('mergeableExpressMiddleware', () => {
     expect(after).toEqual(['after']);
   });
 
+  it("continues the run on next('route'), and passes a step's rejected promise to the error handlers", async () => {
+    const seen: string[] = [];
+    const app = express();
+    app.use(
+      mergeableExpressMiddleware(function skipsRoute(_req: Request, _res: Response, next: NextFunction) {
+        seen.push('route');
+        next('route');
+      }),
+    );
+    app.use(
+      mergeableExpressMiddleware(async function rejects(req: Request, _res: Response, next: NextFunction) {
+        seen.push('async');
+        if (req.url === '/rejects') throw new Error('async step failed');
+        next();
+      }),
+    );
+    app.use(vigilStep('last', seen));
+    app.get('/ok', (_req, res) => {
+      res.send('ok');
+    });
+    app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(500).send(err.message);
+    });
+    await request(app).get('/ok').expect(200, 'ok');
+    await request(app).get('/ok').expect(200, 'ok');
+    expect(layerNames(app)[0]).toBe('vigil');
+    expect(seen).toEqual(['route', 'async', 'last', 'route', 'async', 'last']);
+    await request(app).get('/rejects').expect(500, 'async step failed');
+  });
+
   it('leaves requests already being routed on the stack they started with', async () => {
     const seen: string[] = [];
     const app = express();

@@ -1,5 +1,6 @@
 import type { DestinationStream } from 'pino';
 import { recentEvents, reportError, type LogEvent } from '@vigil/core';
+import { lineGathererFor, type LineGatherer } from './line-gatherer';
 import type { LogTransport } from './types';
 
 /** Every vigil line starts with this, then the level word. */
@@ -11,29 +12,6 @@ const F = 'f'.charCodeAt(0);
 
 type Flushable = { flush?: (cb?: (err?: Error | null) => void) => void };
 
-/** A gathered chunk is handed on at once past this many characters. */
-const MAX_GATHERED = 16 * 1024;
-
-/**
- * Whether lines to `stream` are worth gathering: an asynchronous sonic-boom (what
- * `pino.destination({ sync: false })` makes). Its `write` measures the UTF-8 length of the line
- * and of the whole string it is appending to, which it keeps flattening as it grows: per line,
- * work in proportion to everything buffered so far (4,000-6,000 instructions per access line at
- * 4 KB `minLength`). Given one chunk per event-loop turn it does that once per chunk.
- */
-function gathersLines(stream: DestinationStream): boolean {
-  const s = stream as unknown as { sync?: unknown; _bufs?: unknown; minLength?: unknown; flushSync?: unknown };
-  return s.sync === false && Array.isArray(s._bufs) && typeof s.minLength === 'number' && typeof s.flushSync === 'function';
-}
-
-/** Destinations that gather lines: written out on process exit, before sonic-boom's last flush. */
-const gathering = new Set<WeakRef<LogDestination>>();
-let exitHookInstalled = false;
-
-function writeGatheredOnExit(): void {
-  for (const ref of gathering) ref.deref()?.flushSync();
-}
-
 /**
  * The destination behind a `createLogger` logger: writes each line to the main destination and to
  * every transport, keeps warn/error/fatal lines in `recentEvents.logs` (checked on one character,
@@ -44,58 +22,32 @@ export class LogDestination implements DestinationStream {
   private readonly transports: LogTransport[];
   private readonly keepRecent: boolean;
   private readonly flushTimeoutMs: number;
-  /** Lines gathered for the main destination during this event-loop turn (see `gathersLines`). */
-  private gathered = '';
-  private readonly gather: boolean;
-  private scheduled = false;
-  private readonly handOnGathered = (): void => {
-    this.scheduled = false;
-    this.writeGathered();
-  };
+  /** Set when the main destination is an asynchronous sonic-boom (see `LineGatherer`). */
+  private readonly gatherer: LineGatherer | undefined;
 
   constructor(primary: DestinationStream, transports: LogTransport[], keepRecent: boolean, flushTimeoutMs: number) {
     this.primary = primary;
     this.transports = transports.slice();
     this.keepRecent = keepRecent;
     this.flushTimeoutMs = flushTimeoutMs;
-    this.gather = gathersLines(primary);
-    if (this.gather) {
-      gathering.add(new WeakRef(this));
-      if (!exitHookInstalled) {
-        exitHookInstalled = true;
-        // prepended: it must run before the exit hooks that flush the sonic-booms themselves
-        process.prependListener('exit', writeGatheredOnExit);
-      }
-    }
-  }
-
-  /** Hands the gathered lines to the main destination. */
-  private writeGathered(): void {
-    const chunk = this.gathered;
-    if (chunk === '') return;
-    this.gathered = '';
-    try {
-      this.primary.write(chunk);
-    } catch (error) {
-      reportError('logging.destination', error);
-    }
+    this.gatherer = lineGathererFor(primary);
   }
 
   /**
-   * The line to the main destination and every transport (a failing transport is reported).
-   * For an asynchronous sonic-boom, info and lower lines are gathered and handed on once per
-   * event-loop turn (or past 16 KB); a warn, error or fatal line is handed on at once, after
-   * everything gathered before it, so it is never held back behind a crash.
+   * The line to the main destination and every transport (a failing one is reported, never
+   * thrown into the caller). For an asynchronous sonic-boom, info and lower lines are gathered and
+   * handed on once per event-loop turn; a warn, error or fatal line goes at once, after everything
+   * gathered before it.
    */
   private send(line: string, urgent: boolean): void {
-    if (this.gather) {
-      this.gathered += line;
-      if (urgent || this.gathered.length > MAX_GATHERED) this.writeGathered();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(this.handOnGathered);
+    if (this.gatherer !== undefined) this.gatherer.write(line, urgent);
+    else {
+      try {
+        this.primary.write(line);
+      } catch (error) {
+        reportError('logging.destination', error);
       }
-    } else this.primary.write(line);
+    }
     const transports = this.transports;
     for (let i = 0; i < transports.length; i++) {
       try {
@@ -124,7 +76,7 @@ export class LogDestination implements DestinationStream {
 
   /** Flushes the main destination and the transports; calls back when done or after `flushTimeoutMs`. */
   flush(cb?: (err?: Error | null) => void): void {
-    this.writeGathered();
+    this.gatherer?.handOn();
     const done = typeof cb === 'function' ? cb : () => undefined;
     const waits: Promise<unknown>[] = [];
     const primary = this.primary as Flushable;
@@ -159,7 +111,7 @@ export class LogDestination implements DestinationStream {
 
   /** Synchronous flush of the main destination, when it has one (pino calls it on fatal exits). */
   flushSync(): void {
-    this.writeGathered();
+    this.gatherer?.writeOutNow();
     const primary = this.primary as { flushSync?: () => void };
     if (typeof primary.flushSync === 'function') {
       try {

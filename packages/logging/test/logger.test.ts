@@ -157,15 +157,15 @@ describe('createLogger', () => {
     }
   });
 
-  it('writes gathered lines out when the process exits in the same turn', () => {
+  it.each([0, 4096])('writes gathered lines out when the process exits in the same turn (minLength %i), and lines from exit listeners', (minLength) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-logging-'));
     try {
       const file = path.join(dir, 'exit.log');
       const register = path.join(__dirname, '..', '..', '..', 'scripts', 'test-support', 'ts-register.js');
-      const run = spawnSync(process.execPath, ['-r', register, path.join(__dirname, 'fixtures', 'exit-after-logging.ts'), file], { encoding: 'utf8', timeout: 30000 });
+      const run = spawnSync(process.execPath, ['-r', register, path.join(__dirname, 'fixtures', 'exit-after-logging.ts'), file, String(minLength)], { encoding: 'utf8', timeout: 30000 });
       expect(run.status).toBe(0);
       const seqs = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq);
-      expect(seqs).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      expect(seqs).toEqual(Array.from({ length: 31 }, (_, i) => i));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
