@@ -9,6 +9,21 @@ import type { LoggingSnapshot, LogTransport, TransportStats } from '../src';
 import { FakeAggregator } from './fake-backends';
 import { Collector } from './helpers';
 
+/** Runs `fn` with a new temporary directory, removed afterwards. */
+async function inTempDir(fn: (dir: string) => unknown): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-logging-'));
+  try {
+    await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The `seq` field of every line of a log file. */
+function seqsIn(file: string): number[] {
+  return readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq);
+}
+
 describe('createLogger', () => {
   it('writes timestamp (ISO 8601), level as a word, service, message and the fields passed', () => {
     const out = new Collector();
@@ -111,25 +126,20 @@ describe('createLogger', () => {
   });
 
   it('writes to an asynchronous sonic-boom in order, and flush() writes everything', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-logging-'));
-    try {
+    await inTempDir(async (dir) => {
       const file = path.join(dir, 'app.log');
       const destination = pino.destination({ dest: file, sync: false, minLength: 4096 });
       await new Promise((r) => destination.once('ready', r));
       const logger = createLogger({ service: 's', destination });
       for (let i = 0; i < 3000; i++) logger.info({ seq: i }, 'line');
       await logger.flush();
-      const seqs = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq);
-      expect(seqs).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+      expect(seqsIn(file)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
       destination.end();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('hands info lines to an asynchronous sonic-boom once per turn, and a warn line at once, in order', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-logging-'));
-    try {
+    await inTempDir(async (dir) => {
       const file = path.join(dir, 'app.log');
       const destination = pino.destination({ dest: file, sync: false, minLength: 4096 });
       await new Promise((r) => destination.once('ready', r));
@@ -149,26 +159,19 @@ describe('createLogger', () => {
       await new Promise((r) => setImmediate(r));
       expect(writes).toHaveLength(2);
       await logger.flush();
-      const seqs = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq);
-      expect(seqs).toEqual(Array.from({ length: 22 }, (_, i) => i));
+      expect(seqsIn(file)).toEqual(Array.from({ length: 22 }, (_, i) => i));
       destination.end();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
-  it.each([0, 4096])('writes gathered lines out when the process exits in the same turn (minLength %i), and lines from exit listeners', (minLength) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-logging-'));
-    try {
+  it.each([0, 4096])('writes gathered lines out when the process exits in the same turn (minLength %i), and lines from exit listeners', async (minLength) => {
+    await inTempDir(async (dir) => {
       const file = path.join(dir, 'exit.log');
       const register = path.join(__dirname, '..', '..', '..', 'scripts', 'test-support', 'ts-register.js');
       const run = spawnSync(process.execPath, ['-r', register, path.join(__dirname, 'fixtures', 'exit-after-logging.ts'), file, String(minLength)], { encoding: 'utf8', timeout: 30000 });
       expect(run.status).toBe(0);
-      const seqs = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq);
-      expect(seqs).toEqual(Array.from({ length: 31 }, (_, i) => i));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      expect(seqsIn(file)).toEqual(Array.from({ length: 31 }, (_, i) => i));
+    });
   });
 
   it('throws a precise TypeError for bad options', () => {
