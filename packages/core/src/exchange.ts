@@ -135,6 +135,11 @@ export class ExchangeRecord implements Exchange {
   private readonly requestLength: string | undefined;
   ctx: unknown = undefined;
   /**
+   * Koa: the promise of the innermost vigil layer that keeps this request's errors (see
+   * `continueKoa`), so that a vigil layer outside it adds no second, redundant reaction.
+   */
+  keptKoaChain: Promise<unknown> | undefined = undefined;
+  /**
    * `false` while the exchange was only prepared at request start (see `prepareExchange`) and no
    * vigil observer has claimed it: such an exchange ends without running any sink.
    */

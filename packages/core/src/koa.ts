@@ -69,6 +69,13 @@ export function observeKoa(ctx: KoaContextLike): Exchange {
  * Runs the rest of a Koa chain, in the exchange's context when `enterContext`, keeping an error it
  * throws or rejects with on the exchange and rethrowing it unchanged. Not an async function: one
  * promise reaction per layer instead of an async function's promise and its await.
+ *
+ * When the chain's promise is the very promise an inner vigil layer of the same request returned
+ * (adjacent vigil middlewares, or only layers that pass `next()`'s promise through between them;
+ * koa-compose hands a native promise on as it is), that layer already keeps the error: this one
+ * returns the promise as it is instead of adding a second reaction, which would keep the same
+ * error again. Any app middleware in between returns a promise of its own, and then this layer
+ * keeps what reaches it.
  */
 function downstream(ex: Exchange, next: () => Promise<unknown>, enterContext: boolean): Promise<unknown> {
   let result: unknown;
@@ -79,10 +86,14 @@ function downstream(ex: Exchange, next: () => Promise<unknown>, enterContext: bo
     return Promise.reject(error);
   }
   if (!(result instanceof Promise)) return Promise.resolve(result);
-  return result.then(undefined, (error: unknown) => {
+  const record = ex as ExchangeRecord;
+  if (result === record.keptKoaChain) return result;
+  const kept = result.then(undefined, (error: unknown) => {
     keepKoaError(ex, error);
     throw error;
   });
+  record.keptKoaChain = kept;
+  return kept;
 }
 
 /**

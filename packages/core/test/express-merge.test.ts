@@ -17,6 +17,16 @@ function layerNames(app: express.Express): string[] {
   return (app.router.stack as Array<{ name: string }>).map((layer) => layer.name);
 }
 
+/** The app's own routes after the steps: `GET /ok`, and an error handler answering 500 with the message. */
+function serveOkAndErrors(app: express.Express): void {
+  app.get('/ok', (_req, res) => {
+    res.send('ok');
+  });
+  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(500).send(err.message);
+  });
+}
+
 describe('mergeableExpressMiddleware', () => {
   it('gives a run of adjacent vigil middlewares one layer after the first request, same order', async () => {
     const seen: string[] = [];
@@ -74,12 +84,7 @@ describe('mergeableExpressMiddleware', () => {
     );
     const after: string[] = [];
     app.use(vigilStep('after', after));
-    app.get('/ok', (_req, res) => {
-      res.send('ok');
-    });
-    app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
-      res.status(500).send(err.message);
-    });
+    serveOkAndErrors(app);
     await request(app).get('/ok').expect(200, 'ok');
     expect(layerNames(app)[0]).toBe('vigil');
     await request(app).get('/answered').expect(200, 'from the step');
@@ -104,12 +109,7 @@ describe('mergeableExpressMiddleware', () => {
       }),
     );
     app.use(vigilStep('last', seen));
-    app.get('/ok', (_req, res) => {
-      res.send('ok');
-    });
-    app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
-      res.status(500).send(err.message);
-    });
+    serveOkAndErrors(app);
     await request(app).get('/ok').expect(200, 'ok');
     await request(app).get('/ok').expect(200, 'ok');
     expect(layerNames(app)[0]).toBe('vigil');

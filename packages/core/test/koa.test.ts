@@ -1,9 +1,10 @@
 import Router from '@koa/router';
 import Koa from 'koa';
+import { createHook } from 'node:async_hooks';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { currentExchange, observeKoa, runKoaDownstream, UNMATCHED_ROUTE, type Exchange } from '../src';
+import { continueKoa, currentExchange, observeKoa, runKoaDownstream, UNMATCHED_ROUTE, type Exchange } from '../src';
 import { until } from './helpers';
 
 function observedApp(): { app: Koa; ended: Exchange[] } {
@@ -142,5 +143,50 @@ describe('observeKoa', () => {
     const res = await request(app.callback()).get('/').set('x-request-id', 'koa-1');
     expect(res.body).toEqual(['koa-1', 'koa-1']);
     expect(res.headers['x-request-id']).toBe('koa-1');
+  });
+
+  it('adds one error reaction for a run of adjacent vigil layers, and still keeps errors an app middleware between them throws', async () => {
+    const vigilLayer = (ctx: Koa.Context, next: Koa.Next): Promise<unknown> => continueKoa(observeKoa(ctx), next);
+    const promisesPerRequest = async (layers: number): Promise<number> => {
+      const app = new Koa();
+      for (let i = 0; i < layers; i++) app.use(vigilLayer);
+      app.use((ctx) => { ctx.body = 'ok'; });
+      const callback = app.callback();
+      let created = 0;
+      const hook = createHook({ init: (_id, type) => { if (type === 'PROMISE') created++; } });
+      const server = http.createServer((req, res) => {
+        hook.enable();
+        void callback(req, res);
+        hook.disable();
+      });
+      await request(server).get('/').expect(200);
+      return created;
+    };
+    expect(await promisesPerRequest(4)).toBe(await promisesPerRequest(1));
+
+    const app = new Koa();
+    app.silent = true;
+    const ended: Exchange[] = [];
+    const original = new Error('original');
+    app.use((ctx, next) => {
+      const ex = observeKoa(ctx);
+      ex.onEnd((done) => ended.push(done));
+      return continueKoa(ex, next);
+    });
+    app.use(async (_ctx, next) => {
+      try {
+        await next();
+      } catch {
+        throw Object.assign(new Error('replaced'), { status: 418, expose: true });
+      }
+    });
+    app.use(vigilLayer);
+    app.use(vigilLayer);
+    app.use(() => { throw original; });
+    const res = await request(app.callback()).get('/').set('x-request-id', 'between-1');
+    expect(res.status).toBe(418);
+    expect(res.headers['x-request-id']).toBe('between-1');
+    await until(() => ended.length === 1);
+    expect(ended[0].error).toBe(original);
   });
 });
