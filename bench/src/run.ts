@@ -128,10 +128,9 @@ function pinToCpu(pid: number, cpu: number): boolean {
   }
 }
 
-/** Pins each server's threads to `cpu`. */
-function pinServers(servers: RunningServer[], cpu: number, pin: boolean): void {
-  if (!pin) return;
-  for (const s of servers) if (s.child.pid !== undefined) pinToCpu(s.child.pid, cpu);
+/** Moves a server's threads to `cpu` (when pinning is on). */
+function pinServer(server: RunningServer, cpu: number, pin: boolean): void {
+  if (pin && server.child.pid !== undefined) pinToCpu(server.child.pid, cpu);
 }
 
 function startServer(scenario: Scenario, pin: boolean): Promise<RunningServer> {
@@ -229,9 +228,9 @@ async function measureRound(scenario: Tally, bare: Tally, opts: Options, bareFir
   const order = bareFirst ? servers : [servers[1], servers[0]];
   try {
     // warmed up side by side on both CPUs (quicker; nothing is measured), then measured on one
-    pinServers([servers[0]], LOAD_CPU, opts.pin);
+    pinServer(servers[0], LOAD_CPU, opts.pin);
     await Promise.all(order.map((s) => warm(s.url, opts.connections, opts.warmup)));
-    pinServers([servers[0]], SERVER_CPU, opts.pin);
+    pinServer(servers[0], SERVER_CPU, opts.pin);
     const loads = order.map((s) => startLoad(s.url, opts.connections, opts.rewarm + opts.windows * opts.seconds + 0.25));
     const begun = Date.now();
     await sleep(opts.rewarm * 1000);

@@ -107,7 +107,6 @@ function exchangeOf(res: ServerResponse): ExchangeRecord | undefined {
   return (res as unknown as Record<symbol, ExchangeRecord | undefined>)[kExchange];
 }
 
-
 /** The exchange implementation. All fields are set in the constructor so the shape stays fixed. */
 export class ExchangeRecord implements Exchange {
   readonly seq: number;
@@ -267,7 +266,7 @@ export class ExchangeRecord implements Exchange {
     if (responseLength !== undefined) this.responseBytes = Number(responseLength) || 0;
     else {
       const socket = this.socket;
-      if (socket !== undefined) this.responseBytes = Math.max(0, socket.bytesWritten - this.bytesWrittenAtStart);
+      if (socket !== undefined) this.responseBytes = Math.max(0, bytesWrittenSoFar(socket) - this.bytesWrittenAtStart);
     }
     if (responseFinished(res)) {
       this.status = res.statusCode;

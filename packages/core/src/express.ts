@@ -34,7 +34,7 @@ function vigilCaptureError(err: unknown, _req: IncomingMessage, res: ServerRespo
  * Setup on an app's first observed request: the error capture layer, then one layer for each run
  * of adjacent vigil middlewares.
  */
-function ensureErrorCapture(req: IncomingMessage): void {
+function setUpAppOnce(req: IncomingMessage): void {
   const own = (req as unknown as { app?: ExpressAppLike }).app;
   if (own === undefined) return;
   let app = own;
@@ -85,5 +85,5 @@ function addErrorCapture(app: ExpressAppLike): void {
  * ```
  */
 export function observeExpress(req: IncomingMessage, res: ServerResponse): Exchange {
-  return attachExchange('express', req, res, undefined, resolveExpressRoute, ensureErrorCapture);
+  return attachExchange('express', req, res, undefined, resolveExpressRoute, setUpAppOnce);
 }

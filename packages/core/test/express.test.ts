@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { currentExchange, observeExpress, runInExchange, UNMATCHED_ROUTE, type Exchange } from '../src';
 import { until } from './helpers';
@@ -236,5 +236,41 @@ describe('observeExpress', () => {
     expect(ex.responseBytes).toBe(5);
     expect(ex.durationMs).toBeGreaterThan(0);
     expect(ex.startEpochMs).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('counts the bytes a streamed response put on the socket when it has no content-length', async () => {
+    const { app, ended } = observedApp();
+    app.get('/stream', (_req, res) => {
+      res.write('abc');
+      setTimeout(() => res.end('de'), 5);
+    });
+    const server = http.createServer(app).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as AddressInfo;
+    const before = ended.length;
+    // two requests one after the other on one keep-alive connection: the second counts only its own bytes
+    const received = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      const GET = 'GET /stream HTTP/1.1\r\nHost: x\r\n\r\n';
+      let sentSecond = false;
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => {
+        text += d;
+        const done = text.split('0\r\n\r\n').length - 1;
+        if (done === 1 && !sentSecond) {
+          sentSecond = true;
+          socket.write(GET);
+        } else if (done === 2) socket.end();
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.write(GET);
+    });
+    await until(() => ended.length >= before + 2);
+    server.close();
+    const [first, second] = received.split(/(?<=0\r\n\r\n)/);
+    expect(ended[before].responseBytes).toBe(Buffer.byteLength(first, 'latin1'));
+    expect(ended[before + 1].responseBytes).toBe(Buffer.byteLength(second, 'latin1'));
   });
 });
