@@ -53,18 +53,25 @@ function normaliseHook(hook: ShutdownHook, index: number, defaultTimeoutMs: numb
   throw new TypeError('@vigil/health: gracefulShutdown onShutdown hooks must be functions or { name, fn, timeoutMs }');
 }
 
+/** Makes a response close its connection once it is sent (too late once its headers went out). */
+function closeConnectionOf(res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader('Connection', 'close');
+}
+
 /** During the drain, every response closes its connection so clients reconnect elsewhere. */
 function closeConnectionAfterResponse(_req: IncomingMessage, res: ServerResponse): void {
-  if (!res.headersSent) res.setHeader('Connection', 'close');
+  closeConnectionOf(res);
 }
 
 /**
  * Shuts a server down without dropping requests. On the first of `signals` (SIGTERM, SIGINT):
  * readiness fails at once (liveness stays up); for `drainDelayMs` requests are still served, with
- * `Connection: close`; then the listener closes, idle keep-alive connections close, in-flight
- * requests get up to `timeoutMs` to finish (then their connections are cut); the cleanup hooks run
- * in reverse order, each with its own timeout; and `exit(0)` is called (1 if connections had to
- * be cut or a hook failed). A second signal exits at once. Nothing is installed until you call it.
+ * `Connection: close` (also those already in flight whose headers are not sent yet); then the
+ * listener closes, idle keep-alive connections close, in-flight requests get up to `timeoutMs` to
+ * finish, each closing its connection when done (then the rest are cut); the cleanup hooks run in
+ * reverse order, each with its own timeout; and `exit(0)` is called (1 if connections had to be cut
+ * or a hook failed). A second signal exits at once. Nothing is installed until you call it; then
+ * the signal listeners and a `request` listener that keeps track of unfinished responses are.
  *
  * @example
  * ```ts
@@ -107,6 +114,8 @@ export function gracefulShutdown(server: ShutdownServer, health: Health | undefi
   let running: Promise<number> | undefined;
   let listening = false;
   let exited = false;
+  /** Responses not finished yet: the ones in flight when the shutdown starts must close their connections too. */
+  const inFlight = new Set<ServerResponse>();
 
   const log = (level: 'info' | 'warn' | 'error', fields: object, message: string): void => {
     if (logger === undefined) return;
@@ -142,11 +151,24 @@ export function gracefulShutdown(server: ShutdownServer, health: Health | undefi
 
   const sleep = (ms: number): Promise<void> => (ms <= 0 ? Promise.resolve() : new Promise((resolve) => clock.setTimeout(resolve, ms)));
 
+  /** Remembers each response until it closes, so that a shutdown finds the ones in flight. */
+  function track(_req: IncomingMessage, res: ServerResponse): void {
+    inFlight.add(res);
+    res.on('close', untrack);
+  }
+
+  /** Once the listener closed, a finished response leaves an idle keep-alive connection that must close as well. */
+  function untrack(this: ServerResponse): void {
+    inFlight.delete(this);
+    if (state === 'closing') server.closeIdleConnections?.();
+  }
+
   async function run(reason: string): Promise<number> {
     const started = clock.now();
     state = 'draining';
     health?.markShuttingDown();
     server.prependListener('request', closeConnectionAfterResponse);
+    for (const res of inFlight) closeConnectionOf(res);
     log('info', { reason, drainDelayMs, timeoutMs }, `shutdown: ${reason} received, readiness fails, draining for ${drainDelayMs} ms`);
     await sleep(drainDelayMs);
 
@@ -191,6 +213,7 @@ export function gracefulShutdown(server: ShutdownServer, health: Health | undefi
 
     state = 'done';
     server.removeListener('request', closeConnectionAfterResponse);
+    server.removeListener('request', track);
     const code = forced || hookFailed ? 1 : 0;
     log(code === 0 ? 'info' : 'warn', { code, durationMs: clock.now() - started }, `shutdown: done, exiting with ${code}`);
     finish(code);
@@ -224,6 +247,7 @@ export function gracefulShutdown(server: ShutdownServer, health: Health | undefi
     for (const signal of signals) source.removeListener(signal, onSignal);
   }
 
+  server.prependListener('request', track);
   for (const signal of signals) source.on(signal, onSignal);
   listening = true;
 

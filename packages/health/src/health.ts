@@ -183,10 +183,13 @@ class HealthEngine implements Health {
     const selected: CheckEntry[] = [];
     const pending: Array<RunResult | Promise<RunResult>> = [];
     let waits = false;
+    let partial = false;
     for (const entry of this.checks.values()) {
       if (group !== undefined && !entry.groupSet.has(group)) continue;
-      if (only !== undefined && entry.name !== only) continue;
-      if (exclude !== undefined && exclude.includes(entry.name)) continue;
+      if ((only !== undefined && entry.name !== only) || (exclude !== undefined && exclude.includes(entry.name))) {
+        partial = true;
+        continue;
+      }
       selected.push(entry);
       const current = this.current(entry);
       if (typeof (current as Promise<RunResult>).then === 'function') waits = true;
@@ -199,7 +202,7 @@ class HealthEngine implements Health {
     let status = aggregate(checks);
     let output: string | undefined = status === 'fail' ? 'unhealthy' : status === 'warn' ? 'degraded' : undefined;
     if (group === 'startup') {
-      if (status !== 'fail') this.startupLatched = true;
+      if (status !== 'fail' && !partial) this.startupLatched = true;
       else if (this.startupLatched) {
         status = 'pass';
         output = undefined;

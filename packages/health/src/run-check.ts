@@ -21,8 +21,11 @@ const STATUS_ALIASES: Record<string, HealthStatus> = {
   fail: 'fail', error: 'fail', down: 'fail',
 };
 
-/** Credentials in URLs (`postgres://user:secret@host`) never reach an output. */
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+(?::[^\s/@]*)?@/gi;
+/**
+ * Credentials in URLs (`postgres://user:secret@host`) never reach an output. The user-info runs
+ * to the last `@` before the path, so a password containing `@` is masked whole.
+ */
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)[^\s/]*@/gi;
 
 /** Makes an error or text safe to show to a caller that may see details: bounded, no URL credentials. */
 export function cleanOutput(value: unknown): string {

@@ -237,7 +237,8 @@ export interface Health {
   has(name: string, group?: string): boolean;
   /**
    * Evaluates the checks of a group (`readiness`, `liveness`, `startup`) or all checks (no group):
-   * cached results for background checks, one shared run for on-demand ones.
+   * cached results for background checks, one shared run for on-demand ones. The `startup` group
+   * passes for good once an evaluation that left none of its checks out (`exclude`, `only`) did not fail.
    */
   check(group?: string, options?: EvaluateOptions): Promise<HealthReport>;
   /** Last known state of every check, without running anything (what the registry publishes). */

@@ -140,6 +140,36 @@ describe('gracefulShutdown', () => {
     expect(String((await inFlight as Error).message)).toMatch(/socket hang up|ECONNRESET/);
   });
 
+  it.each([
+    ['before its headers are sent', false],
+    ['after its headers were sent', true],
+  ])('closes the keep-alive connection of a request in flight when the shutdown starts, %s, and exits 0 at once', async (_when, headersSent) => {
+    server.keepAliveTimeout = 5000;
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const exits: number[] = [];
+      const handle = gracefulShutdown(server, health, { signalSource: new EventEmitter(), drainDelayMs: 0, timeoutMs: 3000, exit: (code) => exits.push(code) });
+      const inFlight = get(port, '/hold', agent);
+      await until(() => held.length === 1);
+      if (headersSent) {
+        held[0].writeHead(200, { 'Content-Type': 'text/plain' });
+        held[0].write('partial ');
+      }
+      const shutdown = handle.shutdown('test');
+      await until(() => handle.state === 'closing');
+      const endedAt = Date.now();
+      held[0].end('finished');
+      const finished = await inFlight;
+      expect(finished.body).toBe(headersSent ? 'partial finished' : 'finished');
+      if (!headersSent) expect(finished.headers.connection).toBe('close');
+      await expect(shutdown).resolves.toBe(0);
+      expect(Date.now() - endedAt).toBeLessThan(2000);
+      expect(exits).toEqual([0]);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('gives each hook its own timeout and keeps going after a failing one', async () => {
     const exits: number[] = [];
     const ran: string[] = [];

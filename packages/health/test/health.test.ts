@@ -50,6 +50,30 @@ describe('createHealth', () => {
     expect(report.output).toBe('degraded');
   });
 
+  it('masks the whole user-info of URLs in outputs, even a password containing @', async () => {
+    const messages: Array<[string, string]> = [
+      ['connect ECONNREFUSED postgres://app:s3cr@t!@db.internal:5432/orders', 'connect ECONNREFUSED postgres://***@db.internal:5432/orders'],
+      ['auth failed for postgres://app:s3cret@db:5432/orders', 'auth failed for postgres://***@db:5432/orders'],
+      ['redis://:p@ss@cache:6379 refused', 'redis://***@cache:6379 refused'],
+      ['amqp://guest@mq unreachable', 'amqp://***@mq unreachable'],
+      ['HTTPS://Admin:Pa:ss@@Host/x', 'HTTPS://***@Host/x'],
+      ['mongodb://u:p@ss@h1:27017,h2:27017/db', 'mongodb://***@h1:27017,h2:27017/db'],
+      ['primary postgres://a:x@y@db1/orders and replica postgres://b:z@db2/orders failed', 'primary postgres://***@db1/orders and replica postgres://***@db2/orders failed'],
+      ['GET https://api.example.com/users/me@example.com returned 404', 'GET https://api.example.com/users/me@example.com returned 404'],
+      ['mail to ops@example.com bounced', 'mail to ops@example.com bounced'],
+    ];
+    const health = make();
+    messages.forEach(([message], i) => {
+      health.register(`thrown${i}`, () => { throw new Error(message); }, { critical: false });
+      health.register(`returned${i}`, () => ({ status: 'warn', output: message }), { critical: false });
+    });
+    const by = Object.fromEntries((await health.check()).checks.map((c) => [c.name, c.output]));
+    messages.forEach(([, masked], i) => {
+      expect(by[`thrown${i}`]).toBe(masked);
+      expect(by[`returned${i}`]).toBe(masked);
+    });
+  });
+
   it('fails the service only for a failing critical check', async () => {
     const health = make().register('cache', () => false, { critical: false });
     expect((await health.check()).status).toBe('warn');

@@ -206,6 +206,25 @@ export function probeSuite(framework: string, mount: MountProbes): void {
       expect((await request(server).get('/startupz')).status).toBe(200);
     });
 
+    it('does not latch /startupz on an answer that left failing checks out', async () => {
+      let dbReady = false;
+      const health = track(
+        createHealth({ service: 'orders' })
+          .register('db', () => dbReady, { groups: ['startup'] })
+          .register('cache', () => true, { groups: ['startup'] }),
+      );
+      const server = mount(health, {});
+      expect((await request(server).get('/startupz')).status).toBe(503);
+      expect((await request(server).get('/startupz?exclude=db')).status).toBe(200);
+      expect((await request(server).get('/startupz/cache')).status).toBe(200);
+      expect((await request(server).get('/startupz')).status).toBe(503);
+      expect((await request(server).get('/startupz?exclude=ghost')).status).toBe(503);
+      dbReady = true;
+      expect((await request(server).get('/startupz')).status).toBe(200);
+      dbReady = false;
+      expect((await request(server).get('/startupz')).status).toBe(200);
+    });
+
     it('fails readiness and /health while shutting down, liveness stays up', async () => {
       const health = track(passing());
       const server = mount(health, {});
