@@ -18,6 +18,12 @@ export interface ServerTracingConfig {
 
 const TRACERESPONSE_HEADER = 'traceresponse';
 
+/** The methods the HTTP semantic conventions know; any other is recorded as `_OTHER`. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
+
+/** Span name (and its prefix before the route) for a request whose method is not a known one. */
+const OTHER_METHOD_SPAN_NAME = 'HTTP';
+
 function compileIgnore(list: IgnorePath[] | undefined, where: string): ServerTracingConfig['ignored'] {
   if (list === undefined) return undefined;
   if (!Array.isArray(list)) throw new TypeError(`vigil: ${where} ignorePaths must be an array of strings, RegExps or functions`);
@@ -70,17 +76,29 @@ function urlScheme(ex: Exchange): string {
   return (ex.req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http';
 }
 
-/** The request's attributes, for a sampler that may read them at the span's start. */
-function requestAttributes(ex: Exchange): Attributes {
-  return { 'http.request.method': ex.method, 'url.path': ex.path, 'url.scheme': urlScheme(ex), 'network.protocol.version': ex.req.httpVersion };
+/**
+ * The request's attributes, for a sampler that may read them at the span's start. A method that
+ * is not a known one is `_OTHER`, the method itself going to `http.request.method_original`.
+ */
+function requestAttributes(ex: Exchange, knownMethod: boolean): Attributes {
+  const attributes: Attributes = { 'http.request.method': knownMethod ? ex.method : '_OTHER', 'url.path': ex.path, 'url.scheme': urlScheme(ex), 'network.protocol.version': ex.req.httpVersion };
+  if (!knownMethod) attributes['http.request.method_original'] = ex.method;
+  return attributes;
 }
 
 /** The same attributes set on a span already started (and recording). */
-function setRequestAttributes(span: Span, ex: Exchange): void {
-  span.setAttribute('http.request.method', ex.method);
+function setRequestAttributes(span: Span, ex: Exchange, knownMethod: boolean): void {
+  if (knownMethod) span.setAttribute('http.request.method', ex.method);
+  else setOtherMethod(span, ex.method);
   span.setAttribute('url.path', ex.path);
   span.setAttribute('url.scheme', urlScheme(ex));
   span.setAttribute('network.protocol.version', ex.req.httpVersion);
+}
+
+/** Records a method outside the known set as the semantic conventions ask. */
+function setOtherMethod(span: Span, method: string): void {
+  span.setAttribute('http.request.method', '_OTHER');
+  span.setAttribute('http.request.method_original', method);
 }
 
 /** Minimal view of the SDK span used to recognise instrumentation-http's server span. */
@@ -114,14 +132,16 @@ export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Cont
     (ex.res as unknown as Record<symbol, Exchange>)[kReusedServerSpan] = ex;
   } else {
     const parent = propagation.extract(active, ex.headers);
+    const knownMethod = KNOWN_METHODS.has(ex.method);
+    const name = knownMethod ? ex.method : OTHER_METHOD_SPAN_NAME;
     if (samplerNeedsStartAttributes()) {
-      span = tracer.startSpan(ex.method, { kind: SpanKind.SERVER, startTime: perfToHrTime(ex.startTime), attributes: requestAttributes(ex) }, parent);
+      span = tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: perfToHrTime(ex.startTime), attributes: requestAttributes(ex, knownMethod) }, parent);
     } else {
-      span = tracer.startSpan(ex.method, { kind: SpanKind.SERVER, startTime: perfToHrTime(ex.startTime) }, parent);
-      if (span.isRecording()) setRequestAttributes(span, ex);
+      span = tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: perfToHrTime(ex.startTime) }, parent);
+      if (span.isRecording()) setRequestAttributes(span, ex, knownMethod);
     }
     ctx = trace.setSpan(withContextValue(parent, EXCHANGE_KEY, ex), span);
-    ex.onEnd(config.traceQuiet ? endServerSpanKeepQuiet : endServerSpan);
+    ex.onEnd(serverSpanSink(config.traceQuiet, knownMethod));
   }
   const sc = span.spanContext();
   const flags = outgoingTraceFlags(ctx, sc);
@@ -160,10 +180,11 @@ function recordError(span: Span, error: unknown, status: number): void {
   span.setStatus(message === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message });
 }
 
-function finishAttributes(span: Span, ex: Exchange): void {
+/** Names the span by route template (`GET /users/:id`, or `HTTP /users/:id` for an unknown method) and sets the response attributes. */
+function finishAttributes(span: Span, ex: Exchange, knownMethod: boolean): void {
   if (ex.routeMatched) {
     const route = ex.route;
-    span.updateName(ex.method + ' ' + route);
+    span.updateName((knownMethod ? ex.method : OTHER_METHOD_SPAN_NAME) + ' ' + route);
     span.setAttribute('http.route', route);
   }
   if (ex.outcome === 'aborted') {
@@ -174,30 +195,47 @@ function finishAttributes(span: Span, ex: Exchange): void {
   if (ex.outcome === 'error' || ex.outcome === 'timeout') recordError(span, ex.error, ex.status);
 }
 
-/** Exchange sink: names the span by route template, sets the response attributes, ends it. */
 /** The end of a server span: its start (as the SDK holds it) plus the exchange's measured duration. */
 function spanEnd(span: Span, ex: Exchange): HrTime | number {
   const start = (span as { startTime?: unknown }).startTime;
   return Array.isArray(start) ? hrTimeAfter(start as HrTime, ex.durationMs) : ex.startTime + ex.durationMs;
 }
 
-function endServerSpan(ex: Exchange): void {
+/** Ends the exchange's span, finished as `finishAttributes` does, or dropped when quiet and `dropQuiet`. */
+function finishServerSpan(ex: Exchange, knownMethod: boolean, dropQuiet: boolean): void {
   const span = ex.span as Span;
-  if (ex.quiet) dropSpan(span);
-  else if (span.isRecording()) finishAttributes(span, ex);
+  if (dropQuiet && ex.quiet) dropSpan(span);
+  else if (span.isRecording()) finishAttributes(span, ex, knownMethod);
   span.end(spanEnd(span, ex));
 }
 
+function endServerSpan(ex: Exchange): void {
+  finishServerSpan(ex, true, true);
+}
+
 function endServerSpanKeepQuiet(ex: Exchange): void {
-  const span = ex.span as Span;
-  if (span.isRecording()) finishAttributes(span, ex);
-  span.end(spanEnd(span, ex));
+  finishServerSpan(ex, true, false);
+}
+
+function endOtherMethodServerSpan(ex: Exchange): void {
+  finishServerSpan(ex, false, true);
+}
+
+function endOtherMethodServerSpanKeepQuiet(ex: Exchange): void {
+  finishServerSpan(ex, false, false);
+}
+
+/** Exchange sink for the request's span, chosen at its start so the end repeats no lookup. */
+function serverSpanSink(traceQuiet: boolean, knownMethod: boolean): (ex: Exchange) => void {
+  if (knownMethod) return traceQuiet ? endServerSpanKeepQuiet : endServerSpan;
+  return traceQuiet ? endOtherMethodServerSpanKeepQuiet : endOtherMethodServerSpan;
 }
 
 /**
  * instrumentation-http's `applyCustomAttributesOnSpan` hook: when a vigil middleware adopted the
- * server span, rename it by route template and record errors before instrumentation-http ends it
- * (it ends the span before the exchange completes, so the exchange's own sink would be late).
+ * server span, rename it by route template (`HTTP` for a method that is not a known one, which
+ * instrumentation-http records as `_OTHER` itself) and record errors before instrumentation-http
+ * ends it (it ends the span before the exchange completes, so the exchange's own sink would be late).
  */
 export function enrichAdoptedServerSpan(span: Span, _request: unknown, response: unknown): void {
   const res = response as ServerResponse & Record<symbol, Exchange | undefined>;
@@ -208,9 +246,12 @@ export function enrichAdoptedServerSpan(span: Span, _request: unknown, response:
     dropSpan(span);
     return;
   }
+  const knownMethod = KNOWN_METHODS.has(ex.method);
   if (ex.routeMatched) {
-    span.updateName(ex.method + ' ' + ex.route);
+    span.updateName((knownMethod ? ex.method : OTHER_METHOD_SPAN_NAME) + ' ' + ex.route);
     span.setAttribute('http.route', ex.route);
+  } else if (!knownMethod) {
+    span.updateName(OTHER_METHOD_SPAN_NAME);
   }
   const status = res.statusCode;
   if (status >= 500 || (ex.error !== undefined && isServerError(ex.error))) recordError(span, ex.error, status);

@@ -85,6 +85,42 @@ function wrap(method: AnyMethod, name: string, options: TracedOptions | undefine
   };
 }
 
+/** The name of a class, given the class itself or its prototype. */
+function className(owner: unknown): string {
+  const name = typeof owner === 'function' ? owner.name : (owner as { constructor?: { name?: string } } | null | undefined)?.constructor?.name;
+  return name || 'anonymous';
+}
+
+/**
+ * `Class.method` for the class that declares `method` as `key`: the first object holding it, up
+ * the prototype chain of `self` (an instance, or the class for a static method), else `self`'s class.
+ */
+function ownerLabel(self: unknown, key: string | symbol, method: AnyMethod): string {
+  for (let o: unknown = self; o !== null && o !== undefined; o = Object.getPrototypeOf(o)) {
+    if (Object.getOwnPropertyDescriptor(o, key)?.value === method) return `${className(o)}.${String(key)}`;
+  }
+  return `${className(self)}.${String(key)}`;
+}
+
+/**
+ * `wrap` for a standard-decorated method named by default: standard decorators do not see the
+ * class, so the name `Class.method` is found once, by an initializer, when the class is defined
+ * (static method) or first instantiated (instance method).
+ */
+function wrapNamedByOwner(method: AnyMethod, context: ClassMethodDecoratorContext, options: TracedOptions | undefined): AnyMethod {
+  const opts = spanOptions(options);
+  const key = context.name;
+  const fallback = String(key);
+  let name: string | undefined;
+  function tracedMethod(this: unknown, ...args: unknown[]): unknown {
+    return vigilTracer().startActiveSpan(name ?? fallback, opts, (span) => runInSpan(span, () => method.apply(this, args)));
+  }
+  context.addInitializer(function nameTracedMethod(this: unknown): void {
+    name ??= ownerLabel(this, key, tracedMethod);
+  });
+  return tracedMethod;
+}
+
 /**
  * Method decorator: every call runs inside a child span named `name` (default
  * `ClassName.method`), as `traced` does. Works with TypeScript 5 standard decorators and with
@@ -105,12 +141,10 @@ export function Traced(name?: string, options?: TracedOptions): TracedDecorator 
     if (ctx !== null && typeof ctx === 'object' && (ctx as { kind?: unknown }).kind !== undefined) {
       const context = ctx as ClassMethodDecoratorContext;
       if (context.kind !== 'method' || typeof target !== 'function') throw new TypeError('vigil: @Traced decorates methods only');
-      const label = name ?? String(context.name);
-      return wrap(target as AnyMethod, label, options);
+      return name === undefined ? wrapNamedByOwner(target as AnyMethod, context, options) : wrap(target as AnyMethod, name, options);
     }
     if (descriptor === undefined || typeof descriptor.value !== 'function') throw new TypeError('vigil: @Traced decorates methods only');
-    const owner = typeof target === 'function' ? target.name : (target as { constructor?: { name?: string } }).constructor?.name;
-    const label = name ?? `${owner ?? 'anonymous'}.${String(ctx)}`;
+    const label = name ?? `${className(target)}.${String(ctx)}`;
     descriptor.value = wrap(descriptor.value as AnyMethod, label, options);
     return descriptor;
   }

@@ -54,6 +54,7 @@ describe('expressTracing', () => {
       const inner = traced('inner work', () => activeTraceIds());
       res.json({ outer, inner, exchange: { traceId: currentExchange()?.traceId, spanId: currentExchange()?.spanId } });
     });
+    a.all('/any', (_req, res) => res.send('any'));
     a.get('/healthz', (_req, res) => res.send('ok'));
     a.get('/static/app.js', (_req, res) => res.send('js'));
     a.get('/probe', (_req, res) => {
@@ -149,6 +150,24 @@ describe('expressTracing', () => {
     const span = await waitFor(() => serverSpans()[0]);
     expect(span.name).toBe('GET');
     expect(span.attributes['http.route']).toBeUndefined();
+  });
+
+  it('records a method outside the standard set as _OTHER, naming the span HTTP', async () => {
+    await request(app()).propfind('/any').expect(200);
+    const span = await waitFor(() => serverSpans()[0]);
+    expect(span.name).toBe('HTTP /any');
+    expect(span.attributes).toMatchObject({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PROPFIND', 'http.route': '/any' });
+    tracing.resetFinishedSpans();
+    await request(app()).propfind('/no/such/path').expect(404);
+    const unmatched = await waitFor(() => serverSpans()[0]);
+    expect(unmatched.name).toBe('HTTP');
+    expect(unmatched.attributes).toMatchObject({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PROPFIND' });
+    tracing.resetFinishedSpans();
+    await request(app()).patch('/any').expect(200);
+    const known = await waitFor(() => serverSpans()[0]);
+    expect(known.name).toBe('PATCH /any');
+    expect(known.attributes['http.request.method']).toBe('PATCH');
+    expect(known.attributes['http.request.method_original']).toBeUndefined();
   });
 
   it('makes no span for ignored paths and quiet exchanges', async () => {

@@ -50,6 +50,9 @@ describe('koaTracing', () => {
       throw new Error('kaput');
     });
     router.get('/forbidden', (ctx) => ctx.throw(403, 'no'));
+    router.all('/any', (ctx) => {
+      ctx.body = 'any';
+    });
     router.get('/healthz', (ctx) => {
       ctx.body = 'ok';
     });
@@ -106,6 +109,24 @@ describe('koaTracing', () => {
     expect(span.status.code).toBe(SpanStatusCode.UNSET);
     expect(span.events).toHaveLength(0);
     expect(span.attributes['http.response.status_code']).toBe(403);
+  });
+
+  it('records a method outside the standard set as _OTHER, naming the span HTTP', async () => {
+    await request(app().callback()).propfind('/any').expect(200);
+    const span = await waitFor(() => serverSpans()[0]);
+    expect(span.name).toBe('HTTP /any');
+    expect(span.attributes).toMatchObject({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PROPFIND', 'http.route': '/any' });
+    tracing.resetFinishedSpans();
+    await request(app().callback()).propfind('/no/such/path').expect(404);
+    const unmatched = await waitFor(() => serverSpans()[0]);
+    expect(unmatched.name).toBe('HTTP');
+    expect(unmatched.attributes['http.request.method']).toBe('_OTHER');
+    tracing.resetFinishedSpans();
+    await request(app().callback()).delete('/any').expect(200);
+    const known = await waitFor(() => serverSpans()[0]);
+    expect(known.name).toBe('DELETE /any');
+    expect(known.attributes['http.request.method']).toBe('DELETE');
+    expect(known.attributes['http.request.method_original']).toBeUndefined();
   });
 
   it('makes no span for ignored paths and quiet exchanges', async () => {

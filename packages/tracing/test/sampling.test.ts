@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import express from 'express';
+import request from 'supertest';
 import { SpanKind } from '@opentelemetry/api';
 import { SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { currentExchange } from '@vigil/core';
@@ -91,6 +92,10 @@ describe('a sampler of your own', () => {
       const spans = tracing.finishedSpans();
       expect(spans.map((s) => s.name)).toEqual(['GET /:which']);
       expect(spans[0].attributes).toMatchObject({ 'http.request.method': 'GET', 'url.path': '/keep', 'http.route': '/:which', 'http.response.status_code': 200 });
+      tracing.resetFinishedSpans();
+      await request(url).propfind('/keep');
+      expect(seenAttributes[2]).toMatchObject({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PROPFIND', 'url.path': '/keep' });
+      expect(tracing.finishedSpans().map((s) => s.name)).toEqual(['HTTP']);
     } finally {
       await close(server);
       await tracing.shutdown();

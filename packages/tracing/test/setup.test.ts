@@ -1,4 +1,5 @@
 import express from 'express';
+import request from 'supertest';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { currentExchange, recentEvents } from '@vigil/core';
 import { expressTracing, setupTracing } from '@vigil/tracing';
@@ -27,6 +28,7 @@ describe('setupTracing', () => {
     app.get('/fail', () => {
       throw new Error('db down');
     });
+    app.all('/any', (_req, res) => res.send('any'));
     const { server, url } = await listen(app as never);
     try {
       const res = await untraced(() => httpGet(`${url}/orders/9`));
@@ -46,6 +48,13 @@ describe('setupTracing', () => {
       expect(failed.name).toBe('GET /fail');
       expect(failed.status.code).toBe(SpanStatusCode.ERROR);
       expect(failed.events.some((e) => e.attributes?.['exception.message'] === 'db down')).toBe(true);
+      for (const [path, name] of [['/any', 'HTTP /any'], ['/no/such/path', 'HTTP']]) {
+        tracing.resetFinishedSpans();
+        await untraced(() => request(url).propfind(path));
+        const other = await waitFor(() => tracing.finishedSpans().find((s) => kindName(s) === 'SERVER'));
+        expect(other.name).toBe(name);
+        expect(other.attributes).toMatchObject({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PROPFIND' });
+      }
     } finally {
       await close(server);
       await tracing.shutdown();

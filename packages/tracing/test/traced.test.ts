@@ -1,3 +1,4 @@
+import ts from 'typescript';
 import { SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { setupTracing, traced, Traced, injectTraceHeaders, type TracingHandle } from '@vigil/tracing';
 
@@ -72,13 +73,28 @@ describe('Traced decorator', () => {
     count(): number {
       return this.stock;
     }
+
+    @Traced()
+    static capacity(): number {
+      return 10;
+    }
   }
+
+  class Warehouse extends Inventory {}
 
   it('wraps a method (standard decorators), keeping `this` and arguments', async () => {
     const inventory = new Inventory();
     await expect(inventory.reserve(2)).resolves.toBe(1);
     expect(inventory.count()).toBe(3);
-    expect(tracing.finishedSpans().map((s) => s.name)).toEqual(['update inventory', 'count']);
+    expect(tracing.finishedSpans().map((s) => s.name)).toEqual(['update inventory', 'Inventory.count']);
+  });
+
+  it('names spans `Class.method` after the declaring class (standard decorators)', () => {
+    expect(Inventory.capacity()).toBe(10);
+    expect(Warehouse.capacity()).toBe(10);
+    expect(new Warehouse().count()).toBe(3);
+    expect(new Inventory().count()).toBe(3);
+    expect(tracing.finishedSpans().map((s) => s.name)).toEqual(['Inventory.capacity', 'Inventory.capacity', 'Inventory.count', 'Inventory.count']);
   });
 
   it('records the error of a failing method', async () => {
@@ -96,6 +112,24 @@ describe('Traced decorator', () => {
     Object.defineProperty(Legacy.prototype, 'ship', Traced()(Legacy.prototype, 'ship', descriptor));
     expect(new Legacy().ship('o-1')).toBe('shipped o-1');
     expect(tracing.finishedSpans()[0].name).toBe('Legacy.ship');
+  });
+
+  it('names spans `Class.method` when compiled with experimentalDecorators', () => {
+    const source = `
+      declare const Traced: () => MethodDecorator;
+      export class Courier {
+        @Traced() ship(id: string) { return 'shipped ' + id; }
+        @Traced() static fleet() { return 4; }
+      }`;
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, experimentalDecorators: true },
+    });
+    expect(outputText).toContain('__decorate');
+    const exports: { Courier?: { new (): { ship(id: string): string }; fleet(): number } } = {};
+    new Function('exports', 'Traced', outputText)(exports, Traced);
+    expect(new exports.Courier!().ship('o-2')).toBe('shipped o-2');
+    expect(exports.Courier!.fleet()).toBe(4);
+    expect(tracing.finishedSpans().map((s) => s.name)).toEqual(['Courier.ship', 'Courier.fleet']);
   });
 });
 
