@@ -27,6 +27,11 @@ function normalizeChannels(channels: AlertsOptions['channels']): Map<string, Cha
   return out;
 }
 
+/** Whether `rule` reads the long `SloWindows` with these windows. */
+function usesSloWindows(rule: AlertRule, ctx: RuleContext): boolean {
+  return typeof rule.usesSloWindows === 'function' ? rule.usesSloWindows(ctx) === true : rule.usesSloWindows === true;
+}
+
 /**
  * Creates the alert engine: evaluates `rules` every `evaluateEveryMs` with Prometheus semantics
  * (inactive → pending → firing → resolved, `for`, `keepFiringFor`, templated annotations), routes
@@ -86,7 +91,7 @@ export function createAlerts(options: AlertsOptions = {}): Alerts {
   };
   const validation: RuleContext = { now: now(), traffic, slo, health };
   for (const rule of rules) rule.validate?.(validation);
-  const detachSlo = options.sloWindows === undefined && rules.some((r) => r.usesSloWindows === true) ? slo.attach() : undefined;
+  const detachSlo = options.sloWindows === undefined && rules.some((r) => usesSloWindows(r, validation)) ? slo.attach() : undefined;
 
   const outboxes = new Map<string, Outbox>();
   for (const channel of channels.values()) outboxes.set(channel.name, new Outbox(channel));

@@ -4,7 +4,8 @@ import type { Channel, ChannelStats, DeliveryOptions, Notification } from './typ
 /**
  * A failed send. Channels throw it to tell the delivery layer whether to retry and when:
  * `retryable: false` gives up at once (a 400 will not get better); `retryAfterMs` (from a 429's
- * `Retry-After`) is waited at least.
+ * `Retry-After`) is waited at least. `partial: true` says the notification already reached some
+ * of its recipients (email): given up, it is counted `sent`, not `failed`, and still reported.
  *
  * @example
  * ```ts
@@ -15,12 +16,14 @@ export class DeliveryError extends Error {
   readonly status: number | undefined;
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, options: { status?: number; retryable?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
+  readonly partial: boolean;
+  constructor(message: string, options: { status?: number; retryable?: boolean; retryAfterMs?: number; partial?: boolean; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DeliveryError';
     this.status = options.status;
     this.retryable = options.retryable ?? true;
     this.retryAfterMs = options.retryAfterMs;
+    this.partial = options.partial ?? false;
   }
 }
 
@@ -178,7 +181,8 @@ export class Outbox {
       const retryAfterMs = error instanceof DeliveryError ? error.retryAfterMs : undefined;
       if (retryAfterMs !== undefined && channel.rateLimit !== undefined) holdGate(channel.rateLimit.key, Date.now() + retryAfterMs);
       if (!retryable || item.attempts >= o.maxAttempts || this.closed) {
-        this.stats.failed++;
+        if (error instanceof DeliveryError && error.partial) this.stats.sent++;
+        else this.stats.failed++;
         reportError(`alerts.channel.${channel.name}`, error);
         return;
       }

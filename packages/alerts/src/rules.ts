@@ -52,7 +52,7 @@ function promRule(b: Base, expr: string, labels: Record<string, string> = {}): P
   return rule;
 }
 
-function makeRule(kind: RuleKind, b: Base, evaluate: (ctx: RuleContext) => RuleSample[], toProm: ((o: ExportOptions) => PrometheusRule[]) | undefined, validate?: (ctx: RuleContext) => void, usesSloWindows = false): AlertRule {
+function makeRule(kind: RuleKind, b: Base, evaluate: (ctx: RuleContext) => RuleSample[], toProm: ((o: ExportOptions) => PrometheusRule[]) | undefined, validate?: (ctx: RuleContext) => void, usesSloWindows: AlertRule['usesSloWindows'] = false): AlertRule {
   return {
     kind,
     usesSloWindows,
@@ -194,8 +194,9 @@ export function errorRateRule(options: ErrorRateRuleOptions = {}): AlertRule {
     value: stats.errorRatio,
     active: stats.errorRatio > threshold,
   });
+  const readsSlo = (ctx: RuleContext): boolean => !s.byRoute && !ctx.traffic.windowsMs.includes(s.windowMs);
   return makeRule('errorRate', b, (ctx) => {
-    if (ctx.traffic.windowsMs.includes(s.windowMs)) return statsSamples(s, ctx, judge);
+    if (!readsSlo(ctx)) return statsSamples(s, ctx, judge);
     const counts = ctx.slo.counts(s.windowMs, s.route, ctx.now);
     if (counts === undefined) {
       ctx.slo.track(s.route as string);
@@ -209,9 +210,9 @@ export function errorRateRule(options: ErrorRateRuleOptions = {}): AlertRule {
     return [promRule(b, expr)];
   }, (ctx) => {
     if (s.byRoute) requireTrafficWindow('errorRate', b.name, s, ctx);
-    else if (!ctx.traffic.windowsMs.includes(s.windowMs) && s.windowMs > ctx.slo.maxWindowMs) requireTrafficWindow('errorRate', b.name, s, ctx);
-    else if (!ctx.traffic.windowsMs.includes(s.windowMs) && s.route !== undefined) ctx.slo.track(s.route);
-  }, !s.byRoute && ![60_000, 300_000, 3_600_000].includes(s.windowMs));
+    else if (readsSlo(ctx) && s.windowMs > ctx.slo.maxWindowMs) requireTrafficWindow('errorRate', b.name, s, ctx);
+    else if (readsSlo(ctx) && s.route !== undefined) ctx.slo.track(s.route);
+  }, readsSlo);
 }
 
 /**

@@ -152,8 +152,11 @@ export interface AlertRule {
   evaluate(ctx: RuleContext): RuleSample[];
   /** Called once by `createAlerts`: throws a `TypeError` when the rule cannot read these windows. */
   validate?(ctx: RuleContext): void;
-  /** `true` when the rule reads the long `SloWindows` (so `createAlerts` feeds them). */
-  readonly usesSloWindows?: boolean;
+  /**
+   * `true` when the rule reads the long `SloWindows` (so `createAlerts` feeds them); a function
+   * when that depends on the windows it is given (called once, with the validation context).
+   */
+  readonly usesSloWindows?: boolean | ((ctx: RuleContext) => boolean);
   /** The rule in PromQL, or `undefined` when its source is not a vigil metric. */
   toPrometheus(options: Required<Omit<PrometheusExportOptions, 'groupName' | 'interval' | 'serviceDown'>>): PrometheusRule[] | undefined;
 }
@@ -429,7 +432,7 @@ export interface Channel {
  * ```
  */
 export interface ChannelStats {
-  /** Notifications delivered. */
+  /** Notifications delivered (to at least one recipient, for email). */
   sent: number;
   /** Notifications given up after `maxAttempts` or a non-retryable answer. */
   failed: number;

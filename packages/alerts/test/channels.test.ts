@@ -1,4 +1,6 @@
+import { setErrorHandler } from '@vigil/core';
 import { alertmanagerChannel, createAlerts, logChannel, pagerDutyChannel, slackChannel, thresholdRule, webhookChannel, type Channel, type Notification } from '../src/index';
+import { Outbox } from '../src/delivery';
 import { manualClock } from './helpers/memory-channel';
 import { Receiver, type ScriptedFailure } from './helpers/receiver';
 import { alertmanagerWebhookSchema, pagerDutySchema, postableAlertsSchema, slackSchema } from './helpers/schemas';
@@ -187,6 +189,36 @@ describe('logChannel', () => {
   });
 });
 
+describe('URLs in delivery errors', () => {
+  const receiver = new Receiver(alertmanagerWebhookSchema);
+  beforeAll(() => receiver.start());
+  afterAll(() => receiver.stop());
+
+  it('show the host only: no path (even a single-segment token), no query', async () => {
+    const errors: string[] = [];
+    setErrorHandler((_kind, error) => errors.push(String(error)));
+    try {
+      for (const path of ['/T0SECRET-TOKEN', '/services/T000/B000/XXXXSECRET', '/hook?token=QUERYSECRET']) {
+        receiver.failNext({ status: 400 });
+        const box = new Outbox(webhookChannel(`${receiver.url}${path}`, { delivery: { maxAttempts: 1 } }));
+        box.enqueue({ receiver: 'webhook', status: 'firing', alerts: [], groupLabels: {}, commonLabels: {}, commonAnnotations: {}, groupKey: 'k', externalURL: '', truncatedAlerts: 0 });
+        await box.idle();
+      }
+    } finally {
+      setErrorHandler(undefined);
+    }
+    expect(errors).toEqual(Array(3).fill(`DeliveryError: webhook: ${receiver.url}/… answered 400 server_error`));
+  });
+
+  it('redactUrl keeps scheme and host, and says whether there was a path', () => {
+    const { redactUrl } = jest.requireActual('../src/channels/http') as typeof import('../src/channels/http');
+    expect(redactUrl('https://hooks.example.com/T0SECRET')).toBe('https://hooks.example.com/…');
+    expect(redactUrl('https://user:pw@am.example.com:9093/?token=s3cret#x')).toBe('https://am.example.com:9093');
+    expect(redactUrl('https://am.example.com')).toBe('https://am.example.com');
+    expect(redactUrl('not a url')).toBe('(invalid url)');
+  });
+});
+
 describe('channel payload details', () => {
   const alert = (i: number, status: 'firing' | 'resolved' = 'firing', severity = 'warning') => ({
     status, labels: { alertname: 'Many', severity, shard: String(i) }, annotations: { summary: `Shard ${i} <lagging> & slow` },
@@ -203,6 +235,29 @@ describe('channel payload details', () => {
     expect(blocks[1].text?.text).toContain('Shard 0 &lt;lagging&gt; &amp; slow');
     expect(blocks[blocks.length - 1].elements?.[0].text).toContain('…and 10 more');
     expect(body.attachments[0].color).toBe('#E01E5A'); // the worst severity colours the message
+  });
+
+  it('truncates long texts without splitting a surrogate pair (PagerDuty summary, Slack sections)', () => {
+    const { pagerDutyEvent } = jest.requireActual('../src/channels/pagerduty') as typeof import('../src/channels/pagerduty');
+    const { slackMessage } = jest.requireActual('../src/channels/slack') as typeof import('../src/channels/slack');
+    const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+    for (const title of ['Emoji storm', 'Emoji storms']) { // both parities of the text before the emojis
+      const a = { ...alert(1), annotations: { summary: title, description: '😀'.repeat(2000) } };
+      const summary = (pagerDutyEvent(a, 'KEY', { source: 'h', client: 'vigil' }).payload as { summary: string }).summary;
+      expect(summary.length).toBeLessThanOrEqual(1024);
+      expect(summary).toMatch(/^Emoji storms?: (😀)+…$/);
+      expect(summary).not.toMatch(loneSurrogate);
+      const n: Notification = { receiver: 'slack', status: 'firing', alerts: [a], groupLabels: { alertname: 'Many' }, commonLabels: {}, commonAnnotations: {}, groupKey: 'k', externalURL: '', truncatedAlerts: 0 };
+      const section = (slackMessage(n).attachments[0].blocks[1] as { text: { text: string } }).text.text;
+      expect(section.length).toBeLessThanOrEqual(3000);
+      expect(section.endsWith('😀…')).toBe(true);
+      expect(section).not.toMatch(loneSurrogate);
+    }
+
+    const { truncate } = jest.requireActual('../src/channels/common') as typeof import('../src/channels/common');
+    expect(truncate('a😀b', 3)).toBe('a…');
+    expect(truncate('ab😀', 4)).toBe('ab😀');
+    expect(truncate('abc😀', 4)).toBe('abc…');
   });
 
   it('maps severities to PagerDuty levels', () => {

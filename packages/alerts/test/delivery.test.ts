@@ -48,6 +48,19 @@ describe('Outbox (the one delivery layer)', () => {
     expect(errors.map(String)).toEqual(['Error: 503', 'DeliveryError: 400 invalid']);
   });
 
+  it('counts a notification that reached some of its recipients as sent when it gives up, and reports the rest', async () => {
+    let calls = 0;
+    const box = new Outbox({
+      name: 'mail', kind: 'test', delivery: { backoffMs: 5, maxAttempts: 2 },
+      async send() { calls++; throw new DeliveryError('1 recipient(s) refused: b@x.test (450 busy)', { retryable: true, partial: true }); },
+    });
+    box.enqueue(note('a'));
+    await box.idle();
+    expect(calls).toBe(2);
+    expect(box.stats).toMatchObject({ sent: 1, failed: 0, retries: 1 });
+    expect(errors.map(String)).toEqual(['DeliveryError: 1 recipient(s) refused: b@x.test (450 busy)']);
+  });
+
   it('times out a send that never answers (even one that ignores its AbortSignal)', async () => {
     let aborted = 0;
     const box = new Outbox({

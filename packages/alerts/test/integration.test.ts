@@ -1,6 +1,6 @@
 import express from 'express';
 import request from 'supertest';
-import { observeExpress, runInExchange, trafficWindows } from '@vigil/core';
+import { observeExpress, runInExchange, trafficWindows, TrafficWindows } from '@vigil/core';
 import { burnRateRule, createAlerts, errorRateRule } from '../src/index';
 import { memoryChannel } from './helpers/memory-channel';
 
@@ -27,5 +27,17 @@ describe('alerts fed by real requests (core windows and exchanges)', () => {
     expect(alerts.alerts().find((a) => a.name === 'HighErrorRate')?.value).toBe(0.5);
     expect(mem.got.flatMap((n) => n.alerts.map((a) => a.labels.alertname)).sort()).toEqual(['ErrorBudgetBurn', 'HighErrorRate']); // the warning is inhibited
     await alerts.close(); // detaches the SLO counters from onExchangeEnd
+  });
+
+  it('feeds the long counters to an errorRateRule whose window is not one of the traffic windows', async () => {
+    const traffic = new TrafficWindows({ windowsMs: [60_000, 900_000] }); // no 5 m window: the rule reads SloWindows
+    const alerts = createAlerts({ rules: [errorRateRule({ name: 'Errors5m', window: '5m', threshold: 0.1 })], traffic, autoStart: false, register: false });
+    const app = express();
+    app.use((req, res, next) => runInExchange(observeExpress(req, res), next));
+    app.get('/fail', (_req, res) => { res.status(500).send('x'); });
+    for (let i = 0; i < 5; i++) await request(app).get('/fail');
+    alerts.evaluate();
+    expect(alerts.alerts().map((a) => [a.name, a.state, a.value])).toEqual([['Errors5m', 'firing', 1]]);
+    await alerts.close();
   });
 });

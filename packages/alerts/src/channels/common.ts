@@ -32,3 +32,20 @@ export function notificationTitle(n: { status: string; alerts: Array<{ status: s
   const labels = Object.entries(n.groupLabels).map(([k, v]) => (k === 'alertname' ? v : `${k}=${v}`)).join(' ');
   return `[${n.status.toUpperCase()}:${count}] ${labels || 'alerts'}`;
 }
+
+/**
+ * `text` cut to at most `max` UTF-16 units, ending in `…` when cut; never between the two halves
+ * of a surrogate pair (an emoji stays whole or goes).
+ *
+ * @example
+ * ```ts
+ * truncate('a😀b', 3); // 'a…', not half the emoji
+ * ```
+ */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}

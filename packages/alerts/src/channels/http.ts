@@ -9,11 +9,19 @@ export function parseRetryAfter(value: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** Hides the secret parts of a URL for error messages (path tokens of webhook URLs, query). */
+/**
+ * A URL for error messages: scheme and host only, `/…` standing for any path (webhook paths are
+ * tokens, even a single segment); query, fragment and credentials are left out.
+ *
+ * @example
+ * ```ts
+ * redactUrl('https://hooks.example.com/T0KEN?sig=x'); // 'https://hooks.example.com/…'
+ * ```
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname.split('/').length > 2 ? '/…' : u.pathname}`;
+    return `${u.protocol}//${u.host}${u.pathname === '/' || u.pathname === '' ? '' : '/…'}`;
   } catch {
     return '(invalid url)';
   }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { postJson, checkUrl } from './http';
-import { alertTitle, channelName, type ChannelOptions } from './common';
+import { alertTitle, channelName, truncate, type ChannelOptions } from './common';
 import type { Channel, NotifiedAlert } from '../types';
 
 /**
@@ -57,7 +57,7 @@ export function pagerDutyEvent(a: NotifiedAlert, routingKey: string, o: { source
     event_action: 'trigger',
     dedup_key: a.fingerprint,
     payload: {
-      summary: summary.length > 1024 ? `${summary.slice(0, 1023)}…` : summary,
+      summary: truncate(summary, 1024),
       source: a.labels.instance ?? a.labels.service ?? o.source,
       severity: pagerDutySeverity(a.severity),
       timestamp: a.startsAt,

@@ -1,5 +1,5 @@
 import { postJson, checkUrl } from './http';
-import { alertTitle, channelName, notificationTitle, type ChannelOptions } from './common';
+import { alertTitle, channelName, notificationTitle, truncate, type ChannelOptions } from './common';
 import type { Channel, Notification, NotifiedAlert } from '../types';
 
 /**
@@ -29,10 +29,6 @@ function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
 function worstSeverity(alerts: NotifiedAlert[]): string {
   const order = ['critical', 'page', 'error', 'high', 'warning', 'warn', 'ticket', 'medium', 'info', 'low', 'none'];
   let best = alerts[0]?.severity ?? 'info';
@@ -52,18 +48,18 @@ function worstSeverity(alerts: NotifiedAlert[]): string {
 export function slackMessage(n: Notification, maxAlerts = 20): { text: string; attachments: Array<{ color: string; fallback: string; blocks: unknown[] }> } {
   const title = notificationTitle(n);
   const colour = n.status === 'resolved' ? RESOLVED_COLOUR : COLOURS[worstSeverity(n.alerts)] ?? COLOURS.warning;
-  const blocks: unknown[] = [{ type: 'header', text: { type: 'plain_text', text: cut(title, 150), emoji: true } }];
+  const blocks: unknown[] = [{ type: 'header', text: { type: 'plain_text', text: truncate(title, 150), emoji: true } }];
   for (const a of n.alerts.slice(0, maxAlerts)) {
     const icon = a.status === 'resolved' ? ':white_check_mark:' : a.severity === 'critical' ? ':rotating_light:' : ':warning:';
     const lines = [`${icon} *${escape(alertTitle(a))}* (${escape(a.severity)}, ${a.status})`];
     if (a.annotations.description !== undefined) lines.push(escape(a.annotations.description));
     const labels = Object.entries(a.labels).filter(([k]) => k !== 'alertname' && k !== 'severity').map(([k, v]) => `\`${escape(k)}=${escape(v)}\``).join(' ');
     if (labels !== '') lines.push(labels);
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cut(lines.join('\n'), 3000) } });
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(lines.join('\n'), 3000) } });
   }
   const more = n.alerts.length - maxAlerts;
   const context = `${more > 0 ? `…and ${more} more. ` : ''}Since ${n.alerts[0]?.startsAt ?? ''}${n.externalURL ? ` · <${n.externalURL}|source>` : ''}`;
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: cut(context, 3000) }] });
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(context, 3000) }] });
   return { text: title, attachments: [{ color: colour, fallback: title, blocks }] };
 }
 
