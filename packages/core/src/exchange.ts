@@ -191,6 +191,12 @@ export class ExchangeRecord implements Exchange {
       this.requestId = requestIdPolicy.generate(this.req);
       echoRequestId(this);
     }
+    // ended before any observer ran (the client went away while the app's own middleware worked):
+    // settled now, and the process-wide sinks see it as they see every observed exchange
+    if (this.ended) {
+      this.settle();
+      runGlobalSinks(this);
+    }
   }
 
   get path(): string {
@@ -243,7 +249,11 @@ export class ExchangeRecord implements Exchange {
   }
 
   onEnd(sink: ExchangeSink): void {
-    if (this.ended) return;
+    if (this.ended) {
+      // too late to wait for the end: what it recorded is final, so the sink runs now
+      if (this.observed) runSink(sink, this);
+      return;
+    }
     if (this.sinks === undefined) this.sinks = [sink];
     else this.sinks.push(sink);
   }
@@ -258,9 +268,19 @@ export class ExchangeRecord implements Exchange {
     if (this.ended) return;
     this.ended = true;
     if (lastPrepared === this) lastPrepared = undefined;
-    if (!this.observed) return;
-    const res = this.res;
     this.durationMs = performance.now() - this.startTime;
+    if (!this.observed) return;
+    this.settle();
+    const sinks = this.sinks;
+    if (sinks !== undefined) {
+      for (let i = 0; i < sinks.length; i++) runSink(sinks[i], this);
+    }
+    runGlobalSinks(this);
+  }
+
+  /** Reads what the end of the response tells: sizes, status, outcome (duration is set by then). */
+  private settle(): void {
+    const res = this.res;
     if (this.requestLength !== undefined) this.requestBytes = Number(this.requestLength) || 0;
     const responseLength = responseHeader(res, 'content-length');
     if (responseLength !== undefined) this.responseBytes = Number(responseLength) || 0;
@@ -277,17 +297,20 @@ export class ExchangeRecord implements Exchange {
       if (timedOut) {
         this.outcome = 'timeout';
         this.status = responseHeadersSent(res) ? res.statusCode : SERVER_TIMEOUT_STATUS;
+      } else if (isServerError(this.error) && !isConnectionError(this.error)) {
+        // the server broke the response off (a failing stream body), not the client
+        this.outcome = 'error';
+        this.status = responseHeadersSent(res) ? res.statusCode : 500;
       } else {
         this.outcome = 'aborted';
         this.status = CLIENT_CLOSED_STATUS;
       }
     }
-    const sinks = this.sinks;
-    if (sinks !== undefined) {
-      for (let i = 0; i < sinks.length; i++) runSink(sinks[i], this);
-    }
-    for (let i = 0; i < globalSinks.length; i++) runSink(globalSinks[i], this);
   }
+}
+
+function runGlobalSinks(ex: Exchange): void {
+  for (let i = 0; i < globalSinks.length; i++) runSink(globalSinks[i], ex);
 }
 
 function runSink(sink: ExchangeSink, ex: Exchange): void {
@@ -303,6 +326,14 @@ function isServerError(error: unknown): boolean {
   if (error === undefined || error === null) return false;
   const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
   return !(typeof status === 'number' && status >= 400 && status < 500);
+}
+
+/** Error codes of a connection the peer broke: what a client going away leaves behind. */
+const CONNECTION_ERROR_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && CONNECTION_ERROR_CODES.has(code);
 }
 
 function unresolvedRoute(): string | undefined {

@@ -3,7 +3,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 /**
  * How a request ended.
  * - `ok`: the response was sent and nothing failed (4xx included);
- * - `error`: status ≥ 500, or a thrown / forwarded error (the error is kept on `Exchange.error`);
+ * - `error`: status ≥ 500, or a thrown / forwarded error (the error is kept on `Exchange.error`),
+ *   also when the server broke the response off with it (a stream body that failed mid-way);
  * - `aborted`: the client went away before the response ended (status recorded as 499);
  * - `timeout`: the server timed the request out (status recorded as 504 unless one was sent).
  *
@@ -93,7 +94,10 @@ export interface Exchange {
   readonly ctx: unknown;
   /** First value of a request header (name in lower case), or `undefined`. */
   header(name: string): string | undefined;
-  /** Adds a sink called once when this exchange ends (after nothing else can change it). */
+  /**
+   * Adds a sink called once when this exchange ends (after nothing else can change it); on an
+   * exchange that has already ended (the client went away before this middleware ran), at once.
+   */
   onEnd(sink: ExchangeSink): void;
   /** Keeps an error thrown or forwarded while serving the request (the first one wins). */
   recordError(error: unknown): void;

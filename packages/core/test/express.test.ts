@@ -153,6 +153,47 @@ describe('observeExpress', () => {
     expect(ended[0].status).toBe(499);
   });
 
+  it('ends a sink added after the client went away at once, as aborted (499), before and after another observer', async () => {
+    const app = express();
+    const early: Exchange[] = [];
+    const late: Exchange[] = [];
+    const unseen: Exchange[] = [];
+    app.use('/seen', function observeEarly(req: Request, res: Response, next: NextFunction) {
+      observeExpress(req, res).onEnd((done) => early.push(done));
+      next();
+    });
+    // an app middleware that is still working when the client goes away
+    app.use((_req, _res, next) => { setTimeout(next, 250); });
+    app.use(function observeLate(req: Request, res: Response, next: NextFunction) {
+      const ex = observeExpress(req, res);
+      ex.onEnd((done) => (req.originalUrl.startsWith('/seen') ? late : unseen).push(done));
+      next();
+    });
+    app.use((_req, res) => { res.end('too late'); });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as AddressInfo;
+    for (const path of ['/seen', '/unseen']) {
+      await new Promise<void>((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port, path });
+        req.on('error', () => resolve());
+        setTimeout(() => { req.destroy(); resolve(); }, 50);
+      });
+    }
+    try {
+      await until(() => late.length === 1 && unseen.length === 1);
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+    expect(early).toHaveLength(1);
+    expect(late[0]).toBe(early[0]);
+    for (const ex of [late[0], unseen[0]]) {
+      expect(ex).toMatchObject({ outcome: 'aborted', status: 499, ended: true });
+      expect(ex.durationMs).toBeGreaterThan(0);
+    }
+  });
+
   it('marks a server timeout as outcome timeout', async () => {
     const { app, ended } = observedApp();
     app.get('/hang', () => { /* never answers */ });

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { createHook } from 'node:async_hooks';
 import http from 'node:http';
+import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { continueKoa, currentExchange, observeKoa, runKoaDownstream, UNMATCHED_ROUTE, type Exchange } from '../src';
@@ -131,6 +132,36 @@ describe('observeKoa', () => {
     expect(ended).toHaveLength(1);
     expect(ended[0].outcome).toBe('aborted');
     expect(ended[0].status).toBe(499);
+  });
+
+  it('records a stream body that fails mid-response as an error of the server, not a client abort', async () => {
+    const { app, ended } = observedApp();
+    app.silent = true;
+    app.use((ctx) => {
+      let chunks = 0;
+      ctx.type = 'text/plain';
+      ctx.body = new Readable({
+        read() {
+          if (chunks++ === 0) this.push('first chunk\n');
+          else setTimeout(() => this.destroy(new Error('disk read failed')), 20);
+        },
+      });
+    });
+    const server = http.createServer(app.callback()).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/file' }, (res) => {
+        res.on('data', () => undefined);
+        res.on('error', () => undefined);
+        res.on('close', resolve);
+      });
+      req.on('error', () => resolve());
+    });
+    await until(() => ended.length === 1);
+    server.close();
+    expect(ended[0]).toMatchObject({ outcome: 'error', status: 200 });
+    expect((ended[0].error as Error).message).toBe('disk read failed');
   });
 
   it('keeps the request context across await inside handlers', async () => {
