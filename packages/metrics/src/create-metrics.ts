@@ -13,6 +13,8 @@ export type RecordListener = (method: string, route: string, status: number, sec
 
 const VERSION = '0.1.0';
 
+const TRACE_ID = /^[0-9a-f]{32}$/;
+
 /** prom-client default gauges whose names end in `_total` (a lint error for gauges). */
 const LINTED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
@@ -40,7 +42,8 @@ export class MetricsEngine implements Metrics {
   private droppedReported = 0;
   private readonly extraCount: number;
   private readonly sweeper: NodeJS.Timeout | undefined;
-  private timings: Histogram<'function' | 'outcome'> | undefined;
+  /** Made on the first `timed()` call; `null` when its name was taken in the registry. */
+  private timings: Histogram<'function' | 'outcome'> | null | undefined;
   private readonly timingNames = new CardinalityGuard({ limit: 200 });
   private readonly announcement: PackageInfo;
   /** The end sink, made once and shared by every exchange. */
@@ -194,13 +197,18 @@ export class MetricsEngine implements Metrics {
       reportError('metrics.recordRequest', new TypeError('recordRequest needs { route: string, durationSeconds: number >= 0 }'));
       return;
     }
+    if (record.status !== undefined && !(Number.isInteger(record.status) && (record.status as number) >= 0 && (record.status as number) <= 999)) {
+      reportError('metrics.recordRequest', new TypeError(`recordRequest status must be an integer from 0 to 999, got ${String(record.status)}`));
+      return;
+    }
     const method = typeof record.method === 'string' && record.method !== '' ? record.method : 'JOB';
-    const status = Number.isInteger(record.status) ? (record.status as number) : 200;
+    const status = record.status ?? 200;
     const requestBytes = Number(record.requestBytes) || 0;
     const responseBytes = Number(record.responseBytes) || 0;
     const series: Series =
       this.extraCount === 0 ? this.store.series(method, record.route, status) : this.store.seriesWithExtras(method, record.route, status, this.extraValues(undefined, record.labels));
-    const traceId = typeof record.traceId === 'string' ? record.traceId : '';
+    // an exemplar's trace id is a W3C one (32 lower-case hex digits), never free text in the exposition
+    const traceId = typeof record.traceId === 'string' && TRACE_ID.test(record.traceId) ? record.traceId : '';
     const now = performance.now();
     this.store.observe(series, record.durationSeconds, requestBytes, responseBytes, now, traceId, '', traceId === '' ? 0 : Date.now());
     this.windows.record(record.route, record.durationSeconds * 1000, status >= 500);
@@ -210,16 +218,23 @@ export class MetricsEngine implements Metrics {
   /** Records one timed function call (`timed()`), in `function_duration_seconds{function,outcome}`. */
   recordTiming(name: string, seconds: number, ok: boolean): void {
     if (this.timings === undefined) {
-      this.timings = new Histogram({
+      const timings = new Histogram({
         name: `${this.options.prefix}function_duration_seconds`,
         help: 'Duration of functions wrapped with timed(), seconds.',
         labelNames: ['function', 'outcome'] as const,
         buckets: Array.from(this.store.durationBounds),
         registers: [],
       });
-      this.register(this.timings);
+      try {
+        this.register(timings);
+        this.timings = timings;
+      } catch (error) {
+        // the name is taken in the registry by a metric of someone else's: timings are not kept
+        reportError('metrics.timed', error);
+        this.timings = null;
+      }
     }
-    this.timings.observe({ function: this.timingNames.admit(name), outcome: ok ? 'ok' : 'error' }, seconds);
+    this.timings?.observe({ function: this.timingNames.admit(name), outcome: ok ? 'ok' : 'error' }, seconds);
   }
 
   apdex(route?: string): number {

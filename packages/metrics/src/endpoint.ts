@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { reportError } from '@vigil/core';
-import { wantsOpenMetrics } from './exposition';
+import { acceptsGzip, wantsOpenMetrics } from './exposition';
 import type { EndpointOptions, Scrape } from './types';
 
 const gzip = promisify(gzipCallback);
@@ -88,7 +88,7 @@ export function createEndpoint(scrape: (openMetrics: boolean) => Promise<Scrape>
     }
     const headers: Record<string, string> = { 'content-type': result.contentType, 'cache-control': 'no-store', vary: 'Accept, Accept-Encoding' };
     const encodings = req.headers['accept-encoding'];
-    if (useGzip && typeof encodings === 'string' && encodings.includes('gzip')) {
+    if (useGzip && typeof encodings === 'string' && acceptsGzip(encodings)) {
       headers['content-encoding'] = 'gzip';
       return { status: 200, headers, body: await gzip(result.body) };
     }

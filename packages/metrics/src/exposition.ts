@@ -16,84 +16,139 @@ interface StringRenderer {
 interface AnyMetric {
   name: string;
   type?: string;
+  get?: () => unknown;
+  getForPromString?: () => unknown;
 }
 
-const QUEUE_TIMEOUT_MS = 10_000;
-
-/** Scrapes run one at a time per registry: the content type is switched for the length of one. */
-const queues = new WeakMap<Registry, Promise<unknown>>();
-
-/** Does the `Accept` header ask for OpenMetrics? */
-export function wantsOpenMetrics(accept: string | undefined): boolean {
-  return accept !== undefined && accept.includes('application/openmetrics-text');
+interface MetricData {
+  name: string;
 }
 
-async function renderForeign(registry: Registry, metric: AnyMetric, openMetrics: boolean): Promise<string> {
-  const renderer = registry as unknown as StringRenderer;
-  if (openMetrics && metric.type === 'counter' && metric.name.endsWith('_total')) {
-    // prom-client appends `_total` to OpenMetrics counter samples: give it the family name for
-    // this render only (registry.metrics() would rename the counter for good).
-    const original = metric.name;
-    metric.name = original.slice(0, -'_total'.length);
-    try {
-      return await renderer.getMetricsAsString(metric);
-    } finally {
-      metric.name = original;
+/**
+ * A view of `registry` that renders in the given format: an object whose prototype is the
+ * registry, with its own content type. prom-client's renderer reads the format from
+ * `this.contentType` and the default labels from `this._defaultLabels`; the view answers the
+ * first itself and reads the second, live, from the registry. The registry itself is never
+ * switched, so a scrape never changes what another reader of the same registry (an app's own
+ * endpoint, `pushMetrics`) gets, and scrapes need not wait for each other.
+ */
+function rendererFor(registry: Registry, contentType: string): StringRenderer {
+  const view = Object.create(registry) as Registry & { _contentType: string };
+  view._contentType = contentType;
+  return view as unknown as StringRenderer;
+}
+
+const renderers = new WeakMap<Registry, { text: StringRenderer; open: StringRenderer }>();
+
+function renderersOf(registry: Registry): { text: StringRenderer; open: StringRenderer } {
+  let pair = renderers.get(registry);
+  if (pair === undefined) {
+    pair = { text: rendererFor(registry, PROMETHEUS_CONTENT_TYPE), open: rendererFor(registry, OPENMETRICS_CONTENT_TYPE) };
+    renderers.set(registry, pair);
+  }
+  return pair;
+}
+
+/** The entries of an `Accept` or `Accept-Encoding` header, lower-cased, each with its quality. */
+function qualities(header: string): Array<{ name: string; q: number }> {
+  const entries: Array<{ name: string; q: number }> = [];
+  for (const part of header.split(',')) {
+    const [rawName, ...params] = part.split(';');
+    const name = rawName.trim().toLowerCase();
+    if (name === '') continue;
+    let q = 1;
+    for (const param of params) {
+      const eq = param.indexOf('=');
+      if (eq !== -1 && param.slice(0, eq).trim().toLowerCase() === 'q') {
+        const parsed = Number(param.slice(eq + 1).trim());
+        q = Number.isFinite(parsed) ? parsed : 0;
+      }
     }
+    entries.push({ name, q });
+  }
+  return entries;
+}
+
+/**
+ * Does the `Accept` header ask for OpenMetrics: listed with a non-zero quality, at least as high
+ * as any other type it lists (a scraper that prefers the text format gets the text format)?
+ *
+ * @example
+ * ```ts
+ * wantsOpenMetrics('application/openmetrics-text;version=1.0.0,text/plain;q=0.5'); // true
+ * wantsOpenMetrics('application/openmetrics-text;q=0, text/plain'); // false
+ * ```
+ */
+export function wantsOpenMetrics(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  let wanted = 0;
+  let other = 0;
+  for (const { name, q } of qualities(accept)) {
+    if (name === 'application/openmetrics-text') wanted = Math.max(wanted, q);
+    else other = Math.max(other, q);
+  }
+  return wanted > 0 && wanted >= other;
+}
+
+/**
+ * Does an `Accept-Encoding` header accept gzip: `gzip` (or `*` when gzip is not named) listed
+ * with a non-zero quality?
+ *
+ * @example
+ * ```ts
+ * acceptsGzip('gzip, deflate'); // true
+ * acceptsGzip('gzip;q=0, identity'); // false
+ * ```
+ */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  let gzip: number | undefined;
+  let star: number | undefined;
+  for (const { name, q } of qualities(header)) {
+    if (name === 'gzip' || name === 'x-gzip') gzip = Math.max(gzip ?? 0, q);
+    else if (name === '*') star = q;
+  }
+  return (gzip ?? star ?? 0) > 0;
+}
+
+async function renderForeign(renderer: StringRenderer, metric: AnyMetric, openMetrics: boolean): Promise<string> {
+  if (openMetrics && metric.type === 'counter' && metric.name.endsWith('_total')) {
+    // prom-client appends `_total` to OpenMetrics counter samples: render a copy of the collected
+    // values under the family name (registry.metrics() would rename the counter for good)
+    const data = (await (typeof metric.getForPromString === 'function' ? metric.getForPromString() : metric.get?.())) as MetricData;
+    const family = { ...data, name: data.name.slice(0, -'_total'.length) };
+    return renderer.getMetricsAsString({ get: () => family });
   }
   return renderer.getMetricsAsString(metric);
 }
 
 async function renderRegistry(registry: Registry, openMetrics: boolean): Promise<Scrape> {
-  const previous = registry.contentType;
-  const wanted = openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
-  if (previous !== wanted) registry.setContentType(wanted as never);
-  try {
-    const defaults = (registry as unknown as RegistryInternals)._defaultLabels;
-    const fast = defaults === undefined || Object.keys(defaults).length === 0;
-    const metrics = registry.getMetricsAsArray() as unknown as AnyMetric[];
-    // prom-client metrics may collect asynchronously: start them together, in registry order
-    const foreign = await Promise.all(metrics.map((m) => (fast && m instanceof RedView ? undefined : renderForeign(registry, m, openMetrics))));
-    const lines: string[] = [];
-    const separator = openMetrics ? undefined : '';
-    for (let i = 0; i < metrics.length; i++) {
-      if (i > 0 && separator !== undefined) lines.push(separator);
-      const rendered = foreign[i];
-      if (rendered === undefined) (metrics[i] as unknown as RedView).renderInto(lines, openMetrics);
-      else lines.push(rendered);
-    }
-    lines.push(openMetrics ? '# EOF\n' : '');
-    return { contentType: wanted, body: lines.join('\n') };
-  } finally {
-    if (previous !== wanted) registry.setContentType(previous as never);
+  const contentType = openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
+  const pair = renderersOf(registry);
+  const renderer = openMetrics ? pair.open : pair.text;
+  const defaults = (registry as unknown as RegistryInternals)._defaultLabels;
+  const fast = defaults === undefined || Object.keys(defaults).length === 0;
+  const metrics = registry.getMetricsAsArray() as unknown as AnyMetric[];
+  // prom-client metrics may collect asynchronously: start them together, in registry order
+  const foreign = await Promise.all(metrics.map((m) => (fast && m instanceof RedView ? undefined : renderForeign(renderer, m, openMetrics))));
+  const lines: string[] = [];
+  const separator = openMetrics ? undefined : '';
+  for (let i = 0; i < metrics.length; i++) {
+    if (i > 0 && separator !== undefined) lines.push(separator);
+    const rendered = foreign[i];
+    if (rendered === undefined) (metrics[i] as unknown as RedView).renderInto(lines, openMetrics);
+    else lines.push(rendered);
   }
+  lines.push(openMetrics ? '# EOF\n' : '');
+  return { contentType, body: lines.join('\n') };
 }
 
 /**
  * Renders every metric of a registry in the Prometheus text format or OpenMetrics, whatever
- * content type the registry was made with. vigil's RED metrics use their fast serialiser; other
- * metrics go through prom-client. A collector that throws rejects the promise.
+ * content type the registry was made with, without changing the registry. vigil's RED metrics use
+ * their fast serialiser; other metrics go through prom-client. A collector that throws rejects
+ * the promise; one that never settles holds only its own scrape.
  */
 export function renderMetrics(registry: Registry, openMetrics: boolean): Promise<Scrape> {
-  const before = queues.get(registry) ?? Promise.resolve();
-  const run = before.then(
-    () => renderRegistry(registry, openMetrics),
-    () => renderRegistry(registry, openMetrics),
-  );
-  // a collector that never settles must not hold every later scrape: the next one may start
-  // after QUEUE_TIMEOUT_MS whatever happened to this one
-  let timer: NodeJS.Timeout | undefined;
-  const settled = Promise.race([
-    run.then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise<undefined>((resolve) => {
-      const t = setTimeout(() => resolve(undefined), QUEUE_TIMEOUT_MS);
-      t.unref();
-      timer = t;
-    }),
-  ]).finally(() => clearTimeout(timer));
-  queues.set(registry, settled);
-  return run;
+  return renderRegistry(registry, openMetrics);
 }

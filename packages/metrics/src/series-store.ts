@@ -136,11 +136,12 @@ export class SeriesStore {
       if (found !== undefined) return found;
     }
     const series = this.create(perRoute, route, key, [method, route, String(status), ...extras]);
-    if (series !== this.overflow) {
-      for (let i = 0; i < extras.length; i++) {
-        const refs = this.extraRefs[i];
-        refs.set(extras[i], (refs.get(extras[i]) ?? 0) + 1);
-      }
+    for (let i = 0; i < extras.length; i++) {
+      const refs = this.extraRefs[i];
+      const count = refs.get(extras[i]);
+      if (series !== this.overflow) refs.set(extras[i], (count ?? 0) + 1);
+      // admitted above for a series that was not made: no series holds the value, so its slot is freed
+      else if (count === undefined) this.extraGuards[i].release(extras[i]);
     }
     return series;
   }

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { reportError } from '@vigil/core';
 import { defaultEngine, type MetricsEngine } from './create-metrics';
 import { defaultMirror, type StatsdMirror } from './statsd-mirror';
 import type { Metrics } from './types';
@@ -37,10 +38,15 @@ export function timed<A extends unknown[], R>(name: string, fn: (...args: A) => 
   if (typeof name !== 'string' || name === '') fail('timed needs a name');
   if (typeof fn !== 'function') fail('timed needs a function');
   function record(start: number, ok: boolean): void {
-    const ms = performance.now() - start;
-    const engine = (options.metrics ?? defaultEngine()) as MetricsEngine | undefined;
-    engine?.recordTiming(name, ms / 1000, ok);
-    (options.statsd ?? defaultMirror())?.timing(name, ms);
+    // never throws into the timed call (or, for a promise, out of a reaction nobody handles)
+    try {
+      const ms = performance.now() - start;
+      const engine = (options.metrics ?? defaultEngine()) as MetricsEngine | undefined;
+      engine?.recordTiming(name, ms / 1000, ok);
+      (options.statsd ?? defaultMirror())?.timing(name, ms);
+    } catch (error) {
+      reportError('metrics.timed', error);
+    }
   }
   return function timedCall(this: unknown, ...args: A): R {
     const start = performance.now();

@@ -54,7 +54,10 @@ export interface MetricsOptions {
   extraLabels?: Record<string, ExtraLabel>;
   /** Most distinct values of each extra label; later values become `other` (default 100). */
   extraLabelLimit?: number;
-  /** Most series per metric; past it one overflow series takes the rest (default 10 000). */
+  /**
+   * Most label sets per metric (method, route, status and extra labels; a histogram writes its
+   * buckets, sum and count for each); past it one overflow label set takes the rest (default 10 000).
+   */
   maxSeries?: number;
   /** Series not updated for this long are removed, ms (default 10 minutes; 0 keeps them forever). */
   idleTimeoutMs?: number;
@@ -81,7 +84,7 @@ export interface RequestRecord {
   method?: string;
   /** Route label: a template or a job name, never an id. */
   route: string;
-  /** Status code (default 200). */
+  /** Status code, an integer from 0 to 999 (default 200); any other value is reported and the record dropped. */
   status?: number;
   /** Duration in seconds. */
   durationSeconds: number;
@@ -89,7 +92,7 @@ export interface RequestRecord {
   responseBytes?: number;
   /** Values of the extra labels. */
   labels?: Record<string, string | number>;
-  /** Trace id for an exemplar. */
+  /** Trace id for an exemplar: 32 lower-case hex digits (anything else gives no exemplar). */
   traceId?: string;
 }
 

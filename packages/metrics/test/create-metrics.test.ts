@@ -81,6 +81,39 @@ describe('createMetrics', () => {
     metrics.close();
   });
 
+  it('frees an extra-label value whose series went to the overflow, so a later value takes its place', async () => {
+    const metrics = createMetrics({ defaultMetrics: false, extraLabels: { tenant: () => undefined }, extraLabelLimit: 2, maxSeries: 2, idleTimeoutMs: 1 });
+    for (const route of ['r1', 'r2']) metrics.recordRequest({ route, durationSeconds: 0.01, labels: { tenant: 'a' } });
+    metrics.recordRequest({ route: 'r1', durationSeconds: 0.01, labels: { tenant: 'b' } }); // no room: overflow
+    await new Promise((r) => setTimeout(r, 20));
+    await metrics.scrape(); // sweeps the idle series, and with them tenant a
+    for (const tenant of ['c', 'd']) metrics.recordRequest({ route: 'r1', durationSeconds: 0.01, labels: { tenant } });
+    const { body } = await metrics.scrape();
+    expect(sample(body, 'http_requests_total', { tenant: 'c' })).toBe(1);
+    expect(sample(body, 'http_requests_total', { tenant: 'd' })).toBe(1);
+    metrics.close();
+  });
+
+  it('refuses recordRequest statuses outside 0-999 and trace ids that are not W3C ones', async () => {
+    const reported: unknown[] = [];
+    setErrorHandler((_where, error) => reported.push(error));
+    try {
+      const metrics = createMetrics({ defaultMetrics: false });
+      metrics.recordRequest({ method: 'POST', route: 'r', status: 200, durationSeconds: 0.01 });
+      metrics.recordRequest({ method: 'GET', route: 'r', status: 1200, durationSeconds: 0.01 });
+      metrics.recordRequest({ method: 'GET', route: 'r', status: -1, durationSeconds: 0.01 });
+      metrics.recordRequest({ route: 'r', durationSeconds: 0.01, traceId: 'abc"} 1 # bad' });
+      const { body } = await metrics.scrape(true);
+      expect(sample(body, 'http_requests_total', { method: 'POST', status_code: '200' })).toBe(1);
+      expect(body).not.toContain('method="GET"');
+      expect(body).not.toContain('bad');
+      expect(reported).toHaveLength(2);
+      metrics.close();
+    } finally {
+      setErrorHandler(() => undefined);
+    }
+  });
+
   it("emits OpenTelemetry names and attributes with naming: 'otel'", async () => {
     const metrics = createMetrics({ defaultMetrics: false, naming: 'otel' });
     metrics.recordRequest({ method: 'GET', route: '/users/:id', durationSeconds: 0.02 });
@@ -130,6 +163,97 @@ describe('createMetrics', () => {
     expect(sample(body, 'function_duration_seconds_sum', { function: 'slow' })).toBeGreaterThanOrEqual(0.015);
     expect(sample(body, 'function_duration_seconds_count', { function: 'broken', outcome: 'error' })).toBe(1);
     metrics.close();
+  });
+  it('never throws from timed() when its histogram name is taken in the registry', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'function_duration_seconds', help: 'taken', registers: [registry] });
+    const metrics = createMetrics({ registry, defaultMetrics: false });
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown): void => { rejections.push(reason); };
+    process.on('unhandledRejection', onRejection);
+    try {
+      expect(timed('sync', () => 1, { metrics })()).toBe(1);
+      await expect(timed('async', async () => 2, { metrics })()).resolves.toBe(2);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      metrics.close();
+    }
+  });
+});
+
+describe('scraping a shared registry', () => {
+  it('leaves the registry as it was: another reader gets its own format while an OpenMetrics scrape runs', async () => {
+    const registry = new Registry();
+    const jobs = new Counter({ name: 'jobs_done_total', help: 'Jobs done.', registers: [registry] });
+    jobs.inc(2);
+    const waiting: Array<() => void> = [];
+    const release = (): void => { for (const resolve of waiting.splice(0)) resolve(); };
+    new Counter({
+      name: 'slow_total',
+      help: 'Collected slowly.',
+      registers: [registry],
+      collect(): Promise<void> {
+        return new Promise((resolve) => { waiting.push(resolve); });
+      },
+    });
+    const server = await serveMetrics({ registry, port: 0, host: '127.0.0.1' });
+    try {
+      const om = get(server.url, undefined, { accept: 'application/openmetrics-text; version=1.0.0' });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(registry.contentType).toBe(Registry.PROMETHEUS_CONTENT_TYPE);
+      const own = registry.metrics();
+      release();
+      expect(await own).toContain('jobs_done_total 2');
+      expect((await om).body).toContain('# TYPE jobs_done counter');
+      const after = registry.metrics();
+      release();
+      expect(promtoolCheck(await after).status).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('does not hold later scrapes behind a collector that never settles', async () => {
+    const registry = new Registry();
+    let hang = true;
+    new Counter({
+      name: 'sometimes_hangs_total',
+      help: 'Hangs on the first collection.',
+      registers: [registry],
+      collect(): Promise<void> | void {
+        if (hang) {
+          hang = false;
+          return new Promise(() => undefined);
+        }
+      },
+    });
+    const server = await serveMetrics({ registry, port: 0, host: '127.0.0.1', timeoutMs: 200 });
+    try {
+      expect((await get(server.url)).status).toBe(500);
+      expect((await get(server.url)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('negotiates OpenMetrics and gzip by quality values', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'jobs_done_total', help: 'Jobs done.', registers: [registry] }).inc();
+    const server = await serveMetrics({ registry, port: 0, host: '127.0.0.1' });
+    try {
+      const typeFor = async (accept: string): Promise<string | undefined> => (await get(server.url, undefined, { accept })).headers['content-type'];
+      expect(await typeFor('application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1')).toContain('openmetrics');
+      expect(await typeFor('application/openmetrics-text;q=0, text/plain')).toContain('text/plain');
+      expect(await typeFor('text/plain;q=1, application/openmetrics-text;q=0.5')).toContain('text/plain');
+      const encodingFor = async (accept: string): Promise<string | undefined> => (await get(server.url, undefined, { 'accept-encoding': accept })).headers['content-encoding'];
+      expect(await encodingFor('gzip;q=0, identity')).toBeUndefined();
+      expect(await encodingFor('deflate, gzip;q=0.8')).toBe('gzip');
+      expect(await encodingFor('*')).toBe('gzip');
+    } finally {
+      await server.close();
+    }
   });
 });
 
