@@ -179,6 +179,8 @@ export class AccessLog {
 
   /** Per request, at the start: request id override, and the end sink unless the request is ignored. */
   begin(ex: Exchange): void {
+    // the same middleware mounted again (app and router): one line per request still
+    if ((ex as unknown as Symbolic)[kAccessLog] === this) return;
     if (this.genReqId !== undefined) this.applyGenReqId(ex);
     if (!this.enabled) return;
     if (this.ignorePaths !== undefined && this.ignorePaths.has(ex.path)) {

@@ -88,6 +88,27 @@ describe('expressLogging', () => {
     expect(inside).toMatchObject({ level: 'info', service: 'orders', user_id: '7', request_id: id });
   });
 
+  it('writes one line per request when the same middleware is mounted again in a sub-app and a router', async () => {
+    const out = new Collector();
+    const log = expressLogging({ logger: createLogger({ service: 'orders', destination: out }) });
+    const app = express();
+    app.use(log);
+    const admin = express();
+    admin.use(log);
+    admin.get('/users/:id', (_req, res) => { res.send('ok'); });
+    app.use('/admin', admin);
+    const router = express.Router();
+    router.use(log);
+    router.get('/x/:id', (_req, res) => { res.send('ok'); });
+    app.use('/r', router);
+    await request(app).get('/admin/users/1');
+    await request(app).get('/r/x/2');
+    const lines = await accessLineFor(out, 2);
+    await sleep(30);
+    expect(out.access().map((line) => line.route)).toEqual(['/admin/users/:id', '/r/x/:id']);
+    expect(lines).toHaveLength(2);
+  });
+
   it('logs 4xx at warn, including unmatched routes as one constant', async () => {
     const { app, out } = appWith();
     await request(app).get('/bad');
