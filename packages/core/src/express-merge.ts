@@ -53,6 +53,18 @@ export function mergeableExpressMiddleware<F extends (...args: never[]) => unkno
   return fn;
 }
 
+/**
+ * Index of the first root-mounted vigil middleware in a router's stack, or -1.
+ *
+ * @example
+ * ```ts
+ * const at = firstVigilLayer(app.router.stack);
+ * ```
+ */
+export function firstVigilLayer(stack: LayerLike[]): number {
+  return stack.findIndex(isMergeable);
+}
+
 function isMergeable(layer: LayerLike): boolean {
   if (layer.route !== undefined || typeof layer.handle !== 'function') return false;
   if ((layer.handle as unknown as Record<symbol, unknown>)[kMergeable] !== true) return false;

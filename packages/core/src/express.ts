@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { attachExchange, findExchange, type ExchangeRecord } from './exchange';
-import { mergeVigilLayers } from './express-merge';
+import { firstVigilLayer, mergeVigilLayers } from './express-merge';
 import { expressRouteTemplate } from './express-route';
 import type { Exchange } from './types';
 
@@ -48,12 +48,15 @@ function setUpAppOnce(req: IncomingMessage): void {
 }
 
 /**
- * Places the capture layer before the app's trailing error handlers (so an app that answers
- * errors itself still has them recorded), or at the end when there are none. Only the trailing
- * run is considered: it lies after every ordinary layer, so the layer running now keeps its index.
- * This changes the stack the first request is being routed on, so that its error is kept too: a
- * request that never passed a vigil layer and is inside an asynchronous trailing error handler at
- * that moment would meet that handler again when it calls `next(err)`.
+ * Places the capture layer where every error passed on at the root meets it before the app's own
+ * error handlers: before the first error handler after the first vigil middleware (an app that
+ * answers errors and then has a 404 catch-all still has them recorded), or, without a vigil
+ * middleware at the root, before the trailing run of error handlers; at the end when there are
+ * none. Both lie after the layer running now, which keeps its index. This changes the stack the
+ * first request is being routed on, so that its error is kept too: a request that never passed a
+ * vigil layer and is inside an asynchronous error handler past that point at that moment would
+ * meet that handler again when it calls `next(err)`. Error handlers of a router or sub-app of the
+ * app's answer errors that never reach the root: those are not seen.
  */
 function addErrorCapture(app: ExpressAppLike): void {
   if (typeof app.use !== 'function') return;
@@ -62,9 +65,16 @@ function addErrorCapture(app: ExpressAppLike): void {
   const stack = (app._router ?? app.router)?.stack;
   if (!Array.isArray(stack) || stack.length < 2) return;
   const capture = stack[stack.length - 1];
-  let at = stack.length - 1;
-  while (at > 0 && stack[at - 1].handle?.length === 4) at--;
-  if (at < stack.length - 1) {
+  const last = stack.length - 1;
+  let at = last;
+  const vigil = firstVigilLayer(stack.slice(0, last));
+  if (vigil >= 0) {
+    at = vigil + 1;
+    while (at < last && stack[at].handle?.length !== 4) at++;
+  } else {
+    while (at > 0 && stack[at - 1].handle?.length === 4) at--;
+  }
+  if (at < last) {
     stack.pop();
     stack.splice(at, 0, capture);
   }

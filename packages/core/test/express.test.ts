@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import request from 'supertest';
-import { currentExchange, observeExpress, runInExchange, UNMATCHED_ROUTE, type Exchange } from '../src';
+import { currentExchange, mergeableExpressMiddleware, observeExpress, runInExchange, UNMATCHED_ROUTE, type Exchange } from '../src';
 import { until } from './helpers';
 
 /** An app whose first middleware observes every request and collects the ended exchanges. */
@@ -118,6 +118,25 @@ describe('observeExpress', () => {
     expect(ex.outcome).toBe('error');
     expect(ex.error).toBe(failure);
     expect(again.error).toBe(failure);
+  });
+
+  it('keeps the error when the app answers errors and then has a 404 catch-all after its error handler', async () => {
+    const app = express();
+    const ended: Exchange[] = [];
+    app.use(mergeableExpressMiddleware(function vigilObserver(req: Request, res: Response, next: NextFunction) {
+      observeExpress(req, res).onEnd((done) => ended.push(done));
+      next();
+    }));
+    const failure = new Error('payment failed');
+    app.get('/pay', async () => { throw failure; });
+    app.use((_e: Error, _req: Request, res: Response, _next: NextFunction) => { res.status(500).json({ error: 'internal' }); });
+    app.use((_req: Request, res: Response) => { res.status(404).send('no such page'); });
+    const first = await routeOf(app, ended, 'get', '/pay');
+    const again = await routeOf(app, ended, 'get', '/pay');
+    const missing = await routeOf(app, ended, 'get', '/nowhere');
+    expect(first).toMatchObject({ status: 500, outcome: 'error', error: failure });
+    expect(again.error).toBe(failure);
+    expect(missing).toMatchObject({ status: 404, outcome: 'ok', error: undefined });
   });
 
   it('keeps errors seen by a user error handler that forwards them', async () => {
