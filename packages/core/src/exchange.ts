@@ -419,9 +419,10 @@ export type FirstSightSetup = (req: IncomingMessage, ctx: unknown) => void;
 
 /**
  * Claims the request's exchange for an observer: the one prepared at request start, or a new one.
- * Returns the exchange already claimed if there is one. `setup` runs only when this call made the
- * exchange, which is always the case for the first request a server sees, so framework setup
- * that is needed once per app (error capture layers) is done by then.
+ * Returns the exchange already claimed if there is one. `setup` runs when this call claims the
+ * exchange (once per request), so framework setup that is needed once per app (error capture
+ * layers) is done for every app a server dispatches to; it must return at once for an app it has
+ * seen.
  */
 export function attachExchange(
   framework: Framework,
@@ -437,7 +438,10 @@ export function attachExchange(
     markServerObserved(req, framework);
     ex.observe(framework, ctx, resolveRoute);
     setup?.(req, ctx);
-  } else if (!ex.observed) ex.observe(framework, ctx, resolveRoute);
+  } else if (!ex.observed) {
+    ex.observe(framework, ctx, resolveRoute);
+    setup?.(req, ctx);
+  }
   return ex;
 }
 

@@ -43,6 +43,24 @@ async function get(base: string, path: string, headers: Record<string, string> =
 afterEach(() => resetRequestIdPolicy());
 
 describe('exchanges prepared at request start', () => {
+  it('sets up each Express app a server dispatches to, the second one included (its errors kept)', async () => {
+    const first = observedExpress();
+    const second = observedExpress();
+    const failure = new Error('second app failed');
+    first.app.get('/one', (_req, res) => { res.send('one'); });
+    second.app.get('/two', () => { throw failure; });
+    second.app.use((_e: Error, _req: Request, res: Response, _next: NextFunction) => { res.status(500).send('handled'); });
+    const server = await listen((req, res) => (req.url?.startsWith('/two') ? second.app(req, res) : first.app(req, res)));
+    try {
+      expect((await get(server.base, '/one')).status).toBe(200);
+      expect((await get(server.base, '/two')).status).toBe(500);
+      await until(() => second.ended.length === 1);
+      expect(second.ended[0]).toMatchObject({ outcome: 'error', status: 500, error: failure });
+    } finally {
+      await server.close();
+    }
+  });
+
   it('gives later requests on a server the same exchange data as the first', async () => {
     const { app, ended } = observedExpress();
     const api = express.Router();
