@@ -1,8 +1,8 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import request from 'supertest';
-import { observeExpress, runInExchange, type Exchange } from '../src';
+import type { Exchange } from '../src';
 import { expressRouteTemplate } from '../src/express-route';
-import { until } from './helpers';
+import { observedApp, until } from './helpers';
 
 // Express 4.x installed under an npm alias; its Layer has `regexp` and `keys`, not `rawPath`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -11,18 +11,6 @@ const express4 = require('express4') as typeof import('express');
 type ExpressModule = typeof express;
 
 const ok = (_req: Request, res: Response): void => { res.send('ok'); };
-
-/** An app of `lib` whose first middleware observes every request and collects the ended exchanges. */
-function observedApp(lib: ExpressModule): { app: express.Express; ended: Exchange[] } {
-  const app = lib();
-  const ended: Exchange[] = [];
-  app.use(function observe(req: Request, res: Response, next: NextFunction) {
-    const ex = observeExpress(req, res);
-    ex.onEnd((done) => ended.push(done));
-    runInExchange(ex, next);
-  });
-  return { app, ended };
-}
 
 /** The route label of one GET request to `url`. */
 async function routeOf(app: express.Express, ended: Exchange[], url: string): Promise<string | undefined> {

@@ -3,19 +3,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { currentExchange, mergeableExpressMiddleware, observeExpress, runInExchange, UNMATCHED_ROUTE, type Exchange } from '../src';
-import { until } from './helpers';
-
-/** An app whose first middleware observes every request and collects the ended exchanges. */
-function observedApp(): { app: express.Express; ended: Exchange[] } {
-  const app = express();
-  const ended: Exchange[] = [];
-  app.use(function observe(req: Request, res: Response, next: NextFunction) {
-    const ex = observeExpress(req, res);
-    ex.onEnd((done) => ended.push(done));
-    runInExchange(ex, next);
-  });
-  return { app, ended };
-}
+import { observedApp, until } from './helpers';
 
 async function routeOf(app: express.Express, ended: Exchange[], method: 'get' | 'post', url: string): Promise<Exchange> {
   const before = ended.length;

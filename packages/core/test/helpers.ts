@@ -1,3 +1,6 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { observeExpress, runInExchange, type Exchange } from '../src';
+
 /** Polls `check` every 5 ms until it is true, failing after `timeoutMs` (robust on a loaded machine). */
 export async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const start = Date.now();
@@ -5,4 +8,16 @@ export async function until(check: () => boolean, timeoutMs = 5000): Promise<voi
     if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** An Express app (of `lib`, Express 5 by default) whose first middleware observes every request and collects the ended exchanges. */
+export function observedApp(lib: typeof express = express): { app: express.Express; ended: Exchange[] } {
+  const app = lib();
+  const ended: Exchange[] = [];
+  app.use(function observe(req: Request, res: Response, next: NextFunction) {
+    const ex = observeExpress(req, res);
+    ex.onEnd((done) => ended.push(done));
+    runInExchange(ex, next);
+  });
+  return { app, ended };
 }
