@@ -72,6 +72,8 @@ export function normaliseBatchOptions(options: BatchOptions, transport: string):
 interface Waiter {
   target: number;
   resolve: () => void;
+  /** Gives up waiting, when the flush has a time limit. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -87,8 +89,11 @@ export class BatchShipper implements LogTransport {
   /** Lines not yet acknowledged, oldest first; the batch in flight is its head. */
   private queue: string[] = [];
   private head = 0;
-  private sending = false;
+  /** Lines of the batch in flight (at the head of the queue); 0 when no request is in flight. */
+  private inFlight = 0;
   private closed = false;
+  /** Set once `close()` has stopped waiting: nothing is retried any more. */
+  private stopped = false;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined = undefined;
   private readonly interval: NodeJS.Timeout;
@@ -102,6 +107,8 @@ export class BatchShipper implements LogTransport {
   private settled = 0;
   /** Lines accepted into the buffer so far. */
   private accepted = 0;
+  /** Lines `close()` dropped behind the batch in flight: they settle with it, so a flush still waits for that batch. */
+  private droppedBehind = 0;
 
   constructor(name: string, send: SendBatch, options: Normalised) {
     this.name = name;
@@ -124,46 +131,57 @@ export class BatchShipper implements LogTransport {
     const n = line.length;
     this.queue.push(n > 0 && line.charCodeAt(n - 1) === 10 ? line.slice(0, n - 1) : line);
     this.accepted++;
-    if (!this.sending && this.retryTimer === undefined && this.queue.length - this.head >= this.opts.batchSize) this.pump(false);
+    if (this.inFlight === 0 && this.retryTimer === undefined && this.queue.length - this.head >= this.opts.batchSize) this.pump(false);
   }
 
-  /** Resolves when every line accepted before the call has been sent, rejected or dropped. */
-  flush(): Promise<void> {
+  /**
+   * Resolves when every line accepted before the call has been sent, rejected or dropped. While it
+   * waits, a pending retry keeps the process alive. With `timeoutMs`, it resolves after that long
+   * at the latest and stops waiting: retries no longer keep the process alive for it.
+   */
+  flush(timeoutMs?: number): Promise<void> {
     const target = this.accepted;
     if (this.settled >= target) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      this.waiters.push({ target, resolve });
-      // someone waits now: a pending retry must keep the process alive
+      const waiter: Waiter = { target, resolve, timer: undefined };
+      if (timeoutMs !== undefined) {
+        waiter.timer = setTimeout(() => this.giveUp(waiter), timeoutMs);
+        waiter.timer.unref();
+      }
+      this.waiters.push(waiter);
       if (this.retryTimer === undefined) this.pump(true);
       else this.retryTimer.ref();
     });
   }
 
-  /** Stops accepting lines, delivers the buffer within `timeoutMs` (default 10 s), drops and counts the rest. */
+  /**
+   * Stops accepting lines, delivers the buffer within `timeoutMs` (default 10 s), drops and counts
+   * the rest. A request still in flight is left to finish: its lines stay `buffered` until it
+   * answers, then count as sent, rejected or dropped (they are not retried).
+   */
   async close(timeoutMs = 10_000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.interval);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.flush(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await this.flush(timeoutMs);
+    this.stopped = true;
     if (this.retryTimer !== undefined) {
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
     }
-    const left = this.queue.length - this.head;
-    if (left > 0) {
-      this.queue = [];
-      this.head = 0;
-      this.settle(left);
-      this.drop(left);
-    }
+    this.dropBuffered(this.inFlight);
     this.warnNow();
+  }
+
+  /** Drops and counts the buffered lines behind the first `keep` (the batch in flight). */
+  private dropBuffered(keep: number): void {
+    const left = this.queue.length - this.head - keep;
+    if (left <= 0) return;
+    this.queue = this.queue.slice(this.head, this.head + keep);
+    this.head = 0;
+    if (keep > 0) this.droppedBehind += left;
+    else this.settle(left);
+    this.drop(left);
   }
 
   private drop(count: number): void {
@@ -207,38 +225,52 @@ export class BatchShipper implements LogTransport {
 
   private settle(count: number): void {
     this.settled += count;
+    if (this.queue.length === this.head) {
+      this.settled += this.droppedBehind;
+      this.droppedBehind = 0;
+    }
     if (this.waiters.length === 0) return;
     const still: Waiter[] = [];
     for (const w of this.waiters) {
-      if (this.settled >= w.target) w.resolve();
-      else still.push(w);
+      if (this.settled >= w.target) {
+        clearTimeout(w.timer);
+        w.resolve();
+      } else still.push(w);
     }
     this.waiters = still;
   }
 
+  /** Resolves a flush that ran out of time and forgets it: a pending retry no longer keeps the process alive for it. */
+  private giveUp(waiter: Waiter): void {
+    const at = this.waiters.indexOf(waiter);
+    if (at === -1) return;
+    this.waiters.splice(at, 1);
+    if (this.waiters.length === 0) this.retryTimer?.unref();
+    waiter.resolve();
+  }
+
   /** Sends batches while there are full ones (or any, when `all`); one request at a time. */
   private pump(all: boolean): void {
-    if (this.sending || this.retryTimer !== undefined) return;
+    if (this.inFlight > 0 || this.retryTimer !== undefined) return;
     const pending = this.queue.length - this.head;
     if (pending === 0 || (!all && pending < this.opts.batchSize)) return;
-    this.sending = true;
+    this.inFlight = Math.min(pending, this.opts.batchSize);
     void this.sendHead().then((again) => {
-      this.sending = false;
+      this.inFlight = 0;
       if (again) this.pump(all || this.waiters.length > 0);
     });
   }
 
-  /** Sends the head batch once; `true` when the caller should keep pumping. */
+  /** Sends the head batch (`inFlight` lines) once; `true` when the caller should keep pumping. */
   private async sendHead(): Promise<boolean> {
-    const end = Math.min(this.queue.length, this.head + this.opts.batchSize);
-    const batch = this.queue.slice(this.head, end);
+    const batch = this.queue.slice(this.head, this.head + this.inFlight);
     let result: DeliveryResult | void;
     try {
       result = await this.send(batch);
     } catch (error) {
       if (error instanceof RetryableError) {
         this.lastError = error.message;
-        this.scheduleRetry();
+        this.retryLater();
         return false;
       }
       // the backend refused the whole batch for good (bad request, authentication): drop it, say why
@@ -254,7 +286,7 @@ export class BatchShipper implements LogTransport {
     this.removeHead(batch.length, retry.map((i) => batch[i]));
     if (retry.length > 0) {
       this.lastError = result?.retryReason ?? 'some lines were not accepted yet';
-      this.scheduleRetry();
+      this.retryLater();
       return false;
     }
     this.attempt = 0;
@@ -285,7 +317,13 @@ export class BatchShipper implements LogTransport {
     this.settle(count - keep.length);
   }
 
-  private scheduleRetry(): void {
+  /** Schedules the next attempt; once `close()` has stopped waiting, drops and counts what is left instead. */
+  private retryLater(): void {
+    if (this.stopped) {
+      this.dropBuffered(0);
+      this.warnNow();
+      return;
+    }
     this.counters.retries++;
     const base = Math.min(this.opts.retryMaxDelayMs, this.opts.retryInitialDelayMs * 2 ** Math.min(this.attempt, 20));
     this.attempt++;

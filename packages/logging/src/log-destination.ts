@@ -1,5 +1,6 @@
 import type { DestinationStream } from 'pino';
 import { recentEvents, reportError, type LogEvent } from '@vigil/core';
+import { BatchShipper } from './batch-shipper';
 import { lineGathererFor, type LineGatherer } from './line-gatherer';
 import type { LogTransport } from './types';
 
@@ -92,7 +93,7 @@ export class LogDestination implements DestinationStream {
       );
     }
     for (const t of this.transports) {
-      if (typeof t.flush === 'function') waits.push(t.flush().catch((error: unknown) => reportError('logging.flush', error)));
+      if (typeof t.flush === 'function') waits.push(this.flushTransport(t).catch((error: unknown) => reportError('logging.flush', error)));
     }
     if (waits.length === 0) {
       done(null);
@@ -107,6 +108,11 @@ export class LogDestination implements DestinationStream {
       if (timer !== undefined) clearTimeout(timer);
       done(null);
     });
+  }
+
+  /** A transport's flush; the built-in ones also give up after `flushTimeoutMs`, so their retries stop keeping the process alive. */
+  private flushTransport(transport: LogTransport): Promise<void> {
+    return transport instanceof BatchShipper ? transport.flush(this.flushTimeoutMs) : transport.flush();
   }
 
   /** Synchronous flush of the main destination, when it has one (pino calls it on fatal exits). */

@@ -3,6 +3,8 @@
  * names look like credentials never reach a line, even when a header is allowed by name.
  */
 
+import { unescape as unescapeQuery } from 'node:querystring';
+
 /**
  * The value written in place of a secret.
  *
@@ -15,8 +17,8 @@ export const REDACTED = '[REDACTED]';
 
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
 
-/** Names that look like credentials: tokens, secrets, passwords, api keys, sessions, signatures. */
-const SECRET_NAME = /token|secret|passw(?:or)?d|pwd|api[-_.]?key|auth|credential|session|cookie|signature|private[-_.]?key|jwt|^(?:key|sig|code)$/i;
+/** Names that look like credentials: tokens, secrets, passwords (`pass`, `passwd`, passphrases), api keys, sessions, signatures. */
+const SECRET_NAME = /token|secret|pass(?:w(?:or)?d|phrase)|pwd|api[-_.]?key|auth|credential|session|cookie|signature|private[-_.]?key|jwt|^(?:key|sig|code|pass)$/i;
 
 /**
  * `true` for a header or parameter name whose value must never be logged.
@@ -33,14 +35,14 @@ export function isSecretName(name: string): boolean {
   return SECRET_HEADERS.has(lower) || SECRET_NAME.test(lower);
 }
 
+/**
+ * A query parameter name decoded leniently, like `querystring.unescape`: `+` is a space, valid
+ * `%XX` escapes are decoded and bad ones kept as they are (`tok%65n%` is `token%`).
+ */
 function decodeName(raw: string): string {
   const spaced = raw.indexOf('+') === -1 ? raw : raw.replace(/\+/g, ' ');
   if (spaced.indexOf('%') === -1) return spaced;
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    return spaced;
-  }
+  return unescapeQuery(spaced);
 }
 
 /**
@@ -73,8 +75,9 @@ export function maskUrl(url: string): string {
 type HeaderBag = Record<string, string | string[] | number | undefined>;
 
 /**
- * A copy of `headers` with every secret-looking header masked. Names not listed in `allow` are
- * left out when `allow` is given.
+ * A copy of `headers` with every secret-looking header masked, and the secret-looking query
+ * parameters of URL-valued ones (`referer`, `location`) masked as in the path. Names not listed in
+ * `allow` are left out when `allow` is given.
  *
  * @example
  * ```ts
@@ -84,18 +87,22 @@ type HeaderBag = Record<string, string | string[] | number | undefined>;
 export function maskHeaders(headers: HeaderBag | undefined, allow?: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (headers === undefined || headers === null || typeof headers !== 'object') return out;
-  if (allow !== undefined) {
-    for (let i = 0; i < allow.length; i++) {
-      const value = headers[allow[i]];
-      if (value !== undefined) out[allow[i]] = isSecretName(allow[i]) ? REDACTED : value;
-    }
-    return out;
-  }
-  for (const name of Object.keys(headers)) {
-    const value = headers[name];
-    if (value !== undefined) out[name] = isSecretName(name) ? REDACTED : value;
+  const names = allow ?? Object.keys(headers);
+  for (let i = 0; i < names.length; i++) {
+    const value = headers[names[i]];
+    if (value !== undefined) out[names[i]] = maskedHeaderValue(names[i], value);
   }
   return out;
+}
+
+/** Headers whose value is a URL: its secret-looking query parameters are masked as the path's are. */
+const URL_HEADERS = new Set(['referer', 'referrer', 'location', 'content-location', 'refresh']);
+
+function maskedHeaderValue(name: string, value: unknown): unknown {
+  if (isSecretName(name)) return REDACTED;
+  if (!URL_HEADERS.has(name)) return value;
+  if (typeof value === 'string') return maskUrl(value);
+  return Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? maskUrl(v) : v)) : value;
 }
 
 /**
