@@ -25,6 +25,8 @@ export function setupMiddleware(options: MiddlewareOptions | undefined): Middlew
     fail('metrics must be an engine made by createMetrics()');
   }
   if (exclude !== undefined && (!Array.isArray(exclude) || exclude.some((p) => typeof p !== 'string'))) fail('exclude must be an array of paths');
+  const ignored = Object.keys(engineOptions).filter((key) => (engineOptions as Record<string, unknown>)[key] !== undefined);
+  if (metrics !== undefined && ignored.length > 0) fail(`${ignored.join(', ')} would be ignored next to metrics: give them to createMetrics() instead`);
   const engine = (metrics ?? createMetrics(engineOptions)) as MetricsEngine;
   const endpoint = createEndpoint((om) => engine.scrape(om), { path, authorize, bearerToken, gzip, openMetrics, timeoutMs });
   const served = endpoint.path;

@@ -302,6 +302,10 @@ describe('expressMetrics', () => {
     expect(() => expressMetrics({ maxSeries: 0 })).toThrow(TypeError);
     expect(() => expressMetrics({ bearerToken: '' })).toThrow(TypeError);
     expect(() => expressMetrics({ exclude: '/x' as never })).toThrow(TypeError);
+    const engine = createMetrics({ defaultMetrics: false });
+    expect(() => expressMetrics({ metrics: engine, prefix: 'shop_' })).toThrow(/prefix would be ignored next to metrics/);
+    expect(() => expressMetrics({ metrics: engine, path: '/m', exclude: ['/healthz'] })).not.toThrow();
+    engine.close();
   });
 
   it('keeps the series count bounded under a flood of 100,000 distinct unmatched URLs', async () => {
