@@ -57,3 +57,16 @@ export function dropSpan(span: object): void {
 export function isDropped(span: object): boolean {
   return (span as Record<symbol, boolean | undefined>)[kDropSpan] === true;
 }
+
+/** Exchanges whose tracing middleware keeps the spans of quiet requests (`traceQuiet: true`). */
+const quietKept = new WeakSet<object>();
+
+/** Notes that the spans of this exchange are kept even when it is quiet. */
+export function keepQuietSpans(ex: object): void {
+  quietKept.add(ex);
+}
+
+/** Whether the spans of this exchange are kept even when it is quiet. */
+export function keepsQuietSpans(ex: object): boolean {
+  return quietKept.has(ex);
+}

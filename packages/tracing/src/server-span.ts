@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type HrTime, type Span } from '@opentelemetry/api';
 import type { Exchange } from '@vigil/core';
 import { reportError, responseHeadersSent, setResponseHeader } from '@vigil/core';
-import { dropSpan, EXCHANGE_KEY, kReusedServerSpan, samplerNeedsStartAttributes, setupTracer } from './runtime';
+import { dropSpan, EXCHANGE_KEY, keepQuietSpans, kReusedServerSpan, samplerNeedsStartAttributes, setupTracer } from './runtime';
 import type { IgnorePath, ServerTracingOptions } from './types';
 import { withContextValue } from './linked-context';
 import { hrTimeAfter, perfToHrTime } from './span-time';
@@ -141,6 +141,7 @@ export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Cont
       if (span.isRecording()) setRequestAttributes(span, ex, knownMethod);
     }
     ctx = trace.setSpan(withContextValue(parent, EXCHANGE_KEY, ex), span);
+    if (config.traceQuiet) keepQuietSpans(ex);
     ex.onEnd(serverSpanSink(config.traceQuiet, knownMethod));
   }
   const sc = span.spanContext();

@@ -1,8 +1,8 @@
 import { SpanKind, SpanStatusCode, type Context } from '@opentelemetry/api';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { recentEvents, type TraceSummary } from '@vigil/core';
-import { isDropped } from './runtime';
+import { recentEvents, type Exchange, type TraceSummary } from '@vigil/core';
+import { dropSpan, EXCHANGE_KEY, isDropped, keepsQuietSpans } from './runtime';
 
 /** Traces being collected at once, and spans kept per trace (bounded). */
 const MAX_PENDING_TRACES = 512;
@@ -43,6 +43,16 @@ function summarise(root: ReadableSpan, children: ReadableSpan[]): TraceSummary {
   };
 }
 
+/**
+ * A span started inside a request already marked quiet (a health probe, and the outgoing calls of
+ * its checks) goes where the request's own span goes: it is dropped with it, unless the tracing
+ * middleware keeps quiet requests' spans (`traceQuiet`).
+ */
+function dropInsideQuiet(span: Span, parentContext: Context): void {
+  const ex = parentContext.getValue(EXCHANGE_KEY) as Exchange | undefined;
+  if (ex !== undefined && ex.quiet && !keepsQuietSpans(ex)) dropSpan(span);
+}
+
 interface PendingTrace {
   rootSpanId: string;
   spans: ReadableSpan[];
@@ -73,6 +83,7 @@ export class VigilSpanProcessor implements SpanProcessor {
   ) {}
 
   onStart(span: Span, parentContext: Context): void {
+    if (span.kind !== SpanKind.SERVER) dropInsideQuiet(span, parentContext);
     if (this.summaries && span.isRecording() && isLocalRootServer(span) && this.admit(span)) {
       if (this.pending.size >= MAX_PENDING_TRACES) {
         const oldest = this.pending.keys().next().value;

@@ -57,9 +57,10 @@ describe('expressTracing', () => {
     a.all('/any', (_req, res) => res.send('any'));
     a.get('/healthz', (_req, res) => res.send('ok'));
     a.get('/static/app.js', (_req, res) => res.send('js'));
-    a.get('/probe', (_req, res) => {
+    a.get('/probe', async (_req, res) => {
       const ex = currentExchange();
       if (ex) ex.quiet = true;
+      await traced('probe check', async () => httpGet(`${downstreamUrl}/stock/probe`));
       res.send('ok');
     });
     return a;
@@ -176,8 +177,29 @@ describe('expressTracing', () => {
     await request(a).get('/static/app.js').expect(200);
     await request(a).get('/probe').expect(200);
     await request(a).get('/users/1').expect(200);
-    const spans = await waitFor(() => (serverSpans().length > 0 ? serverSpans() : undefined));
+    const ours = (): ReadableSpan[] => serverSpans().filter((s) => s.name !== 'GET /stock/:sku');
+    const spans = await waitFor(() => (ours().length > 0 ? ours() : undefined));
     expect(spans.map((s) => s.name)).toEqual(['GET /users/:id']);
+    // nor for what a quiet request did: its traced() work and its outgoing call (the service it
+    // called makes its own server span, as another process would)
+    const quietWork = tracing.finishedSpans().filter((s) => s.name === 'probe check' || String(s.attributes['url.full'] ?? '').includes('/stock/probe'));
+    expect(quietWork.map((s) => s.name)).toEqual([]);
+    expect(serverSpans().filter((s) => s.name === 'GET /stock/:sku')).toHaveLength(1);
+  });
+
+  it('keeps the spans of quiet requests, children included, with traceQuiet', async () => {
+    const a = express();
+    a.use(expressTracing({ traceQuiet: true }));
+    a.get('/probe', (_req, res) => {
+      const ex = currentExchange();
+      if (ex) ex.quiet = true;
+      traced('probe check', () => undefined);
+      res.send('ok');
+    });
+    await request(a).get('/probe').expect(200);
+    const server = await waitFor(() => serverSpans().find((s) => s.name === 'GET /probe'));
+    const child = await waitFor(() => tracing.finishedSpans().find((s) => s.name === 'probe check'));
+    expect(child.spanContext().traceId).toBe(server.spanContext().traceId);
   });
 
   it('gives logs the active span ids: child span inside traced(), request span outside', async () => {
