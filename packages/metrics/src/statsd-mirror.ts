@@ -96,6 +96,10 @@ export function statsdMirror(options: StatsdMirrorOptions = {}): StatsdMirror {
   if (typeof prefix !== 'string') fail('prefix must be a string');
   if (!Number.isInteger(gaugeIntervalMs) || gaugeIntervalMs < 0) fail('gaugeIntervalMs must be a non-negative integer');
   if (metrics !== undefined && (metrics === null || typeof (metrics as { recordRequest?: unknown }).recordRequest !== 'function')) fail('metrics must be an engine made by createMetrics()');
+  if (given !== undefined) {
+    const ignored = (['host', 'port', 'protocol', 'prefix', 'globalTags'] as const).filter((key) => options[key] !== undefined);
+    if (ignored.length > 0) fail(`${ignored.join(', ')} would be ignored next to client: set them on the client`);
+  }
   const clientOptions: ClientOptions = {
     host,
     port,

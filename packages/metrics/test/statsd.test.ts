@@ -4,6 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import express from 'express';
+import { StatsD } from 'hot-shots';
 import request from 'supertest';
 import { createMetrics, expressMetrics, statsdMirror, timed } from '../src/index';
 import type { Metrics, StatsdMirror } from '../src/index';
@@ -138,5 +139,9 @@ describe('statsdMirror in DogStatsD mode', () => {
   it('throws a TypeError for bad options', () => {
     expect(() => statsdMirror({ port: 0 })).toThrow(TypeError);
     expect(() => statsdMirror({ protocol: 'http' as never })).toThrow(TypeError);
+    const client = new StatsD({ mock: true });
+    expect(() => statsdMirror({ client, prefix: 'shop.' })).toThrow(/prefix would be ignored next to client/);
+    expect(() => statsdMirror({ client, host: 'statsd', port: 9125 })).toThrow(/host, port would be ignored/);
+    client.close();
   });
 });
