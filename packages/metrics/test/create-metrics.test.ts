@@ -82,10 +82,10 @@ describe('createMetrics', () => {
   });
 
   it('frees an extra-label value whose series went to the overflow, so a later value takes its place', async () => {
-    const metrics = createMetrics({ defaultMetrics: false, extraLabels: { tenant: () => undefined }, extraLabelLimit: 2, maxSeries: 2, idleTimeoutMs: 1 });
+    const metrics = createMetrics({ defaultMetrics: false, extraLabels: { tenant: () => undefined }, extraLabelLimit: 2, maxSeries: 2, idleTimeoutMs: 200 });
     for (const route of ['r1', 'r2']) metrics.recordRequest({ route, durationSeconds: 0.01, labels: { tenant: 'a' } });
     metrics.recordRequest({ route: 'r1', durationSeconds: 0.01, labels: { tenant: 'b' } }); // no room: overflow
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300));
     await metrics.scrape(); // sweeps the idle series, and with them tenant a
     for (const tenant of ['c', 'd']) metrics.recordRequest({ route: 'r1', durationSeconds: 0.01, labels: { tenant } });
     const { body } = await metrics.scrape();
