@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setErrorHandler } from '@vigil/core';
 import { Counter, Registry } from 'prom-client';
 import { createMetrics, serveMetrics, timed } from '../src/index';
-import { get, promtoolCheck, sample } from './helpers';
+import { get, promtoolCheck, sample, waitFor } from './helpers';
 
 describe('createMetrics', () => {
   beforeAll(() => setErrorHandler(() => undefined));
@@ -201,7 +201,7 @@ describe('scraping a shared registry', () => {
     const server = await serveMetrics({ registry, port: 0, host: '127.0.0.1' });
     try {
       const om = get(server.url, undefined, { accept: 'application/openmetrics-text; version=1.0.0' });
-      await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => waiting.length > 0, 5000, 'the OpenMetrics scrape collecting');
       expect(registry.contentType).toBe(Registry.PROMETHEUS_CONTENT_TYPE);
       const own = registry.metrics();
       release();
