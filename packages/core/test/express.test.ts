@@ -165,12 +165,14 @@ describe('observeExpress', () => {
     const early: Exchange[] = [];
     const late: Exchange[] = [];
     const unseen: Exchange[] = [];
+    let arrived = 0;
+    app.use((_req, _res, next) => { arrived++; next(); });
     app.use('/seen', function observeEarly(req: Request, res: Response, next: NextFunction) {
       observeExpress(req, res).onEnd((done) => early.push(done));
       next();
     });
     // an app middleware that is still working when the client goes away
-    app.use((_req, _res, next) => { setTimeout(next, 250); });
+    app.use((_req, _res, next) => { setTimeout(next, 400); });
     app.use(function observeLate(req: Request, res: Response, next: NextFunction) {
       const ex = observeExpress(req, res);
       ex.onEnd((done) => (req.originalUrl.startsWith('/seen') ? late : unseen).push(done));
@@ -181,11 +183,11 @@ describe('observeExpress', () => {
     await new Promise((r) => server.once('listening', r));
     const { port } = server.address() as AddressInfo;
     for (const path of ['/seen', '/unseen']) {
-      await new Promise<void>((resolve) => {
-        const req = http.get({ host: '127.0.0.1', port, path });
-        req.on('error', () => resolve());
-        setTimeout(() => { req.destroy(); resolve(); }, 50);
-      });
+      const before = arrived;
+      const req = http.get({ host: '127.0.0.1', port, path });
+      req.on('error', () => undefined);
+      await until(() => arrived > before);
+      req.destroy();
     }
     try {
       await until(() => late.length === 1 && unseen.length === 1);
