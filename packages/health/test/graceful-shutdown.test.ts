@@ -157,13 +157,13 @@ describe('gracefulShutdown', () => {
       }
       const shutdown = handle.shutdown('test');
       await until(() => handle.state === 'closing');
-      const endedAt = Date.now();
       held[0].end('finished');
       const finished = await inFlight;
       expect(finished.body).toBe(headersSent ? 'partial finished' : 'finished');
       if (!headersSent) expect(finished.headers.connection).toBe('close');
+      // 0: the connection closed with the response; waiting for it to idle out would pass the
+      // 3 s deadline (keep-alive 5 s) and cut it, exiting 1
       await expect(shutdown).resolves.toBe(0);
-      expect(Date.now() - endedAt).toBeLessThan(2000);
       expect(exits).toEqual([0]);
     } finally {
       agent.destroy();
