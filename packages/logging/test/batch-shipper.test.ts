@@ -133,7 +133,7 @@ describe('flush() that gives up during an outage', () => {
 
   it('lets the process exit by itself after logger.flush() timed out with the backend down', () => {
     const register = path.join(__dirname, '..', '..', '..', 'scripts', 'test-support', 'ts-register.js');
-    const run = spawnSync(process.execPath, ['-r', register, path.join(__dirname, 'fixtures', 'exit-after-flush-timeout.ts')], { encoding: 'utf8', timeout: 8000 });
+    const run = spawnSync(process.execPath, ['-r', register, path.join(__dirname, 'fixtures', 'exit-after-flush-timeout.ts')], { encoding: 'utf8', timeout: 15000 });
     expect(run.error).toBeUndefined();
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/flushed/);
