@@ -218,24 +218,34 @@ export class ExchangeRecord implements Exchange {
   }
 
   get route(): string {
-    if (this.routeCache === undefined) this.computeRoute();
-    return this.routeCache as string;
+    if (this.routeCache !== undefined) return this.routeCache;
+    // read while the request is still being routed: what is known now, not kept
+    if (!this.ended) return this.template() ?? UNMATCHED_ROUTE;
+    return this.computeRoute();
   }
 
   get routeMatched(): boolean {
-    if (this.routeCache === undefined) this.computeRoute();
+    if (this.routeCache !== undefined) return this.routeMatchedCache;
+    if (!this.ended) return this.template() !== undefined;
+    this.computeRoute();
     return this.routeMatchedCache;
   }
 
-  private computeRoute(): void {
-    let template: string | undefined;
+  private computeRoute(): string {
+    const template = this.template();
+    this.routeMatchedCache = template !== undefined;
+    const route = template ?? UNMATCHED_ROUTE;
+    this.routeCache = route;
+    return route;
+  }
+
+  private template(): string | undefined {
     try {
-      template = this.resolveRoute(this);
+      return this.resolveRoute(this);
     } catch (error) {
       reportError('core.route', error);
+      return undefined;
     }
-    this.routeMatchedCache = template !== undefined;
-    this.routeCache = template ?? UNMATCHED_ROUTE;
   }
 
   header(name: string): string | undefined {

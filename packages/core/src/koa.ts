@@ -30,7 +30,17 @@ function ensureKoaErrorCapture(_req: IncomingMessage, ctx: unknown): void {
 }
 
 function resolveKoaRoute(ex: ExchangeRecord): string | undefined {
+  if (ex.ended && ex.status === 404 && !statusSetByApp(ex.ctx)) return undefined;
   return koaRouteTemplate(ex.ctx);
+}
+
+/**
+ * Whether something set the response status. Koa answers 404 by default when nothing did: a route
+ * that matched and passed on with `next()` did not answer, so its template is not the request's.
+ */
+function statusSetByApp(ctx: unknown): boolean {
+  const response = (ctx as { response?: { _explicitStatus?: boolean } } | undefined)?.response;
+  return response === undefined || response === null || response._explicitStatus === true;
 }
 
 /**

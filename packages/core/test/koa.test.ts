@@ -100,6 +100,24 @@ describe('observeKoa', () => {
     expect(ex.error).toBe(failure);
   });
 
+  it('labels a 404 no route answered as unmatched, even when a route matched and passed on with next()', async () => {
+    const { app, ended } = observedApp();
+    const router = new Router();
+    router.get('/pass/:id', (_ctx, next) => next());
+    router.get('/gone/:id', (ctx) => { ctx.status = 404; ctx.body = { error: 'gone' }; });
+    router.get('/users/:id', (ctx) => { ctx.body = { id: ctx.params.id }; });
+    let seenInside: string | undefined;
+    app.use(async (ctx, next) => {
+      await next();
+      if (ctx.path === '/users/1') seenInside = currentExchange()?.route;
+    });
+    app.use(router.routes());
+    expect((await hit(app, ended, '/pass/77')).route).toBe(UNMATCHED_ROUTE);
+    expect((await hit(app, ended, '/gone/3')).route).toBe('/gone/:id'); // the route answered 404 itself
+    expect((await hit(app, ended, '/users/1')).route).toBe('/users/:id');
+    expect(seenInside).toBe('/users/:id'); // read before the end: what routing knows then
+  });
+
   it('treats ctx.throw(404) as a client error: status 404, outcome ok, error kept', async () => {
     const { app, ended } = observedApp();
     const router = new Router();
