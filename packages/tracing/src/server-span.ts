@@ -142,7 +142,7 @@ export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Cont
     }
     ctx = trace.setSpan(withContextValue(parent, EXCHANGE_KEY, ex), span);
     if (config.traceQuiet) keepQuietSpans(ex);
-    ex.onEnd(serverSpanSink(config.traceQuiet, knownMethod));
+    ex.onEnd(config.traceQuiet ? endServerSpanKeepQuiet : endServerSpan);
   }
   const sc = span.spanContext();
   const flags = outgoingTraceFlags(ctx, sc);
@@ -181,11 +181,16 @@ function recordError(span: Span, error: unknown, status: number): void {
   span.setStatus(message === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message });
 }
 
+/** The method part of a span name: the method, or `HTTP` for one the conventions do not know. */
+function spanMethod(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : OTHER_METHOD_SPAN_NAME;
+}
+
 /** Names the span by route template (`GET /users/:id`, or `HTTP /users/:id` for an unknown method) and sets the response attributes. */
-function finishAttributes(span: Span, ex: Exchange, knownMethod: boolean): void {
+function finishAttributes(span: Span, ex: Exchange): void {
   if (ex.routeMatched) {
     const route = ex.route;
-    span.updateName((knownMethod ? ex.method : OTHER_METHOD_SPAN_NAME) + ' ' + route);
+    span.updateName(spanMethod(ex.method) + ' ' + route);
     span.setAttribute('http.route', route);
   }
   if (ex.outcome === 'aborted') {
@@ -202,34 +207,19 @@ function spanEnd(span: Span, ex: Exchange): HrTime | number {
   return Array.isArray(start) ? hrTimeAfter(start as HrTime, ex.durationMs) : ex.startTime + ex.durationMs;
 }
 
-/** Ends the exchange's span, finished as `finishAttributes` does, or dropped when quiet and `dropQuiet`. */
-function finishServerSpan(ex: Exchange, knownMethod: boolean, dropQuiet: boolean): void {
+/** Exchange sink: names the span by route template, sets the response attributes, ends it (drops it when quiet). */
+function endServerSpan(ex: Exchange): void {
   const span = ex.span as Span;
-  if (dropQuiet && ex.quiet) dropSpan(span);
-  else if (span.isRecording()) finishAttributes(span, ex, knownMethod);
+  if (ex.quiet) dropSpan(span);
+  else if (span.isRecording()) finishAttributes(span, ex);
   span.end(spanEnd(span, ex));
 }
 
-function endServerSpan(ex: Exchange): void {
-  finishServerSpan(ex, true, true);
-}
-
+/** `endServerSpan` that keeps the spans of quiet exchanges (`traceQuiet`). */
 function endServerSpanKeepQuiet(ex: Exchange): void {
-  finishServerSpan(ex, true, false);
-}
-
-function endOtherMethodServerSpan(ex: Exchange): void {
-  finishServerSpan(ex, false, true);
-}
-
-function endOtherMethodServerSpanKeepQuiet(ex: Exchange): void {
-  finishServerSpan(ex, false, false);
-}
-
-/** Exchange sink for the request's span, chosen at its start so the end repeats no lookup. */
-function serverSpanSink(traceQuiet: boolean, knownMethod: boolean): (ex: Exchange) => void {
-  if (knownMethod) return traceQuiet ? endServerSpanKeepQuiet : endServerSpan;
-  return traceQuiet ? endOtherMethodServerSpanKeepQuiet : endOtherMethodServerSpan;
+  const span = ex.span as Span;
+  if (span.isRecording()) finishAttributes(span, ex);
+  span.end(spanEnd(span, ex));
 }
 
 /**
@@ -247,11 +237,10 @@ export function enrichAdoptedServerSpan(span: Span, _request: unknown, response:
     dropSpan(span);
     return;
   }
-  const knownMethod = KNOWN_METHODS.has(ex.method);
   if (ex.routeMatched) {
-    span.updateName((knownMethod ? ex.method : OTHER_METHOD_SPAN_NAME) + ' ' + ex.route);
+    span.updateName(spanMethod(ex.method) + ' ' + ex.route);
     span.setAttribute('http.route', ex.route);
-  } else if (!knownMethod) {
+  } else if (!KNOWN_METHODS.has(ex.method)) {
     span.updateName(OTHER_METHOD_SPAN_NAME);
   }
   const status = res.statusCode;

@@ -78,10 +78,11 @@ export interface TracedDecorator {
   (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): PropertyDescriptor;
 }
 
-function wrap(method: AnyMethod, name: string, options: TracedOptions | undefined): AnyMethod {
+/** `method` run inside a child span named by `nameOf()` (read per call: a name may be settled after wrapping). */
+function wrap(method: AnyMethod, nameOf: () => string, options: TracedOptions | undefined): AnyMethod {
   const opts = spanOptions(options);
   return function tracedMethod(this: unknown, ...args: unknown[]): unknown {
-    return vigilTracer().startActiveSpan(name, opts, (span) => runInSpan(span, () => method.apply(this, args)));
+    return vigilTracer().startActiveSpan(nameOf(), opts, (span) => runInSpan(span, () => method.apply(this, args)));
   };
 }
 
@@ -108,13 +109,10 @@ function ownerLabel(self: unknown, key: string | symbol, method: AnyMethod): str
  * (static method) or first instantiated (instance method).
  */
 function wrapNamedByOwner(method: AnyMethod, context: ClassMethodDecoratorContext, options: TracedOptions | undefined): AnyMethod {
-  const opts = spanOptions(options);
   const key = context.name;
   const fallback = String(key);
   let name: string | undefined;
-  function tracedMethod(this: unknown, ...args: unknown[]): unknown {
-    return vigilTracer().startActiveSpan(name ?? fallback, opts, (span) => runInSpan(span, () => method.apply(this, args)));
-  }
+  const tracedMethod = wrap(method, () => name ?? fallback, options);
   context.addInitializer(function nameTracedMethod(this: unknown): void {
     name ??= ownerLabel(this, key, tracedMethod);
   });
@@ -141,11 +139,11 @@ export function Traced(name?: string, options?: TracedOptions): TracedDecorator 
     if (ctx !== null && typeof ctx === 'object' && (ctx as { kind?: unknown }).kind !== undefined) {
       const context = ctx as ClassMethodDecoratorContext;
       if (context.kind !== 'method' || typeof target !== 'function') throw new TypeError('vigil: @Traced decorates methods only');
-      return name === undefined ? wrapNamedByOwner(target as AnyMethod, context, options) : wrap(target as AnyMethod, name, options);
+      return name === undefined ? wrapNamedByOwner(target as AnyMethod, context, options) : wrap(target as AnyMethod, () => name, options);
     }
     if (descriptor === undefined || typeof descriptor.value !== 'function') throw new TypeError('vigil: @Traced decorates methods only');
     const label = name ?? `${className(target)}.${String(ctx)}`;
-    descriptor.value = wrap(descriptor.value as AnyMethod, label, options);
+    descriptor.value = wrap(descriptor.value as AnyMethod, () => label, options);
     return descriptor;
   }
   return decorator as TracedDecorator;
