@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { reportError } from '@vigil/core';
-import { acceptsGzip, wantsOpenMetrics } from './exposition';
+import { acceptsGzip, wantsOpenMetrics } from './negotiation';
 import type { EndpointOptions, Scrape } from './types';
 
 const gzip = promisify(gzipCallback);
