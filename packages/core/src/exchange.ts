@@ -148,7 +148,8 @@ export class ExchangeRecord implements Exchange {
   private routeMatchedCache = false;
   private sinks: ExchangeSink[] | undefined = undefined;
   private resolveRoute: RouteResolver = unresolvedRoute;
-  private readonly bytesWrittenAtStart: number;
+  /** Socket bytes before this response's first byte (read again when a pipelined response gets the socket). */
+  private bytesWrittenAtStart: number;
   /** The request's socket, read at the start (where `req` still has the shape Node gave it). */
   private readonly socket: Socket | undefined;
   /**
@@ -172,6 +173,9 @@ export class ExchangeRecord implements Exchange {
     this.socket = socket;
     this.bytesWrittenAtStart = socket === undefined ? 0 : bytesWrittenSoFar(socket);
     this.onClose = () => this.complete();
+    // a pipelined request: the socket still writes an earlier response, and this one waits for it
+    const writing = (socket as unknown as { _httpMessage?: unknown } | undefined)?._httpMessage;
+    if (writing !== undefined && writing !== null && writing !== res) onResponse(res, 'socket', () => this.countBytesFromHere());
     if (eagerHeaders) this.headersCache = req.headers;
     const scanned = eagerHeaders ? undefined : scanRawHeaders(req.rawHeaders, requestIdPolicy.header);
     this.requestLength = scanned === undefined ? headerValue(this.headers, 'content-length') : scanned.length;
@@ -179,6 +183,25 @@ export class ExchangeRecord implements Exchange {
     if (isValidRequestId(incoming)) this.requestId = incoming;
     // a user's generator may expect the framework's request object: it runs when observed
     else this.requestId = requestIdPolicy.generate === generateRequestId ? generateRequestId() : '';
+  }
+
+  /** A queued (pipelined) response got the socket: its bytes start here. */
+  private countBytesFromHere(): void {
+    if (this.socket !== undefined) this.bytesWrittenAtStart = bytesWrittenSoFar(this.socket);
+  }
+
+  /**
+   * Socket bytes at the end of this response. 'close' comes a tick after 'finish': by then a
+   * pipelined response queued behind this one has the socket and may have written to it, and
+   * its own start count is this response's end.
+   */
+  private bytesWrittenAtEnd(socket: Socket): number {
+    const next = (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (next !== undefined && next !== null && next !== this.res) {
+      const queued = exchangeOf(next);
+      if (queued !== undefined) return queued.bytesWrittenAtStart;
+    }
+    return bytesWrittenSoFar(socket);
   }
 
   /** Claims the exchange for a framework observer (once); the request id is settled by then. */
@@ -296,11 +319,13 @@ export class ExchangeRecord implements Exchange {
     if (responseLength !== undefined) this.responseBytes = Number(responseLength) || 0;
     else {
       const socket = this.socket;
-      if (socket !== undefined) this.responseBytes = Math.max(0, bytesWrittenSoFar(socket) - this.bytesWrittenAtStart);
+      if (socket !== undefined) this.responseBytes = Math.max(0, this.bytesWrittenAtEnd(socket) - this.bytesWrittenAtStart);
     }
     if (responseFinished(res)) {
       this.status = res.statusCode;
       this.outcome = this.status >= 500 || isServerError(this.error) ? 'error' : 'ok';
+      // a timeout the app answered itself (connect-timeout marks req.timedout and sends a 503)
+      if (this.outcome === 'error' && (this.req as unknown as { timedout?: boolean }).timedout === true) this.outcome = 'timeout';
     } else {
       const socket = this.socket as unknown as Record<symbol, boolean> | undefined;
       const timedOut = (this.req as unknown as { timedout?: boolean }).timedout === true || socket?.[kTimedOut] === true;

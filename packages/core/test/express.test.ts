@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import connectTimeout from 'connect-timeout';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import request from 'supertest';
@@ -220,6 +221,22 @@ describe('observeExpress', () => {
     expect(ended[0].status).toBe(504);
   });
 
+  it('marks a connect-timeout 503 as outcome timeout, with the status sent', async () => {
+    const { app, ended } = observedApp();
+    app.get('/slow', connectTimeout('50ms'), (req, res, next) => {
+      setTimeout(() => { if (!(req as Request & { timedout?: boolean }).timedout) res.send('late'); }, 150);
+      void next;
+    });
+    app.use((err: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(err.status ?? 500).send(err.message);
+    });
+    const res = await request(app).get('/slow');
+    expect(res.status).toBe(503);
+    await until(() => ended.length === 1);
+    expect(ended[0]).toMatchObject({ outcome: 'timeout', status: 503, route: '/slow' });
+    expect((ended[0].error as { code?: string }).code).toBe('ETIMEDOUT');
+  });
+
   it('shares one exchange and one close listener between stacked observers', async () => {
     const { app, ended } = observedApp();
     const second: Exchange[] = [];
@@ -286,6 +303,37 @@ describe('observeExpress', () => {
     expect(ex.responseBytes).toBe(5);
     expect(ex.durationMs).toBeGreaterThan(0);
     expect(ex.startEpochMs).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('counts only its own bytes for a pipelined response without content-length', async () => {
+    const { app, ended } = observedApp();
+    app.get('/stream', (_req, res) => {
+      res.write('abc');
+      setTimeout(() => res.end('de'), 20);
+    });
+    const server = http.createServer(app).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as AddressInfo;
+    const before = ended.length;
+    // both requests in one write: the second is parsed, and its exchange made, while the first is still answering
+    const received = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      const GET = 'GET /stream HTTP/1.1\r\nHost: x\r\n\r\n';
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => {
+        text += d;
+        if (text.split('0\r\n\r\n').length - 1 === 2) socket.end();
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.write(GET + GET);
+    });
+    await until(() => ended.length >= before + 2);
+    server.close();
+    const [first, second] = received.split(/(?<=0\r\n\r\n)/);
+    expect(ended[before].responseBytes).toBe(Buffer.byteLength(first, 'latin1'));
+    expect(ended[before + 1].responseBytes).toBe(Buffer.byteLength(second, 'latin1'));
   });
 
   it('counts the bytes a streamed response put on the socket when it has no content-length', async () => {
