@@ -1,4 +1,6 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { reportError } from '@vigil/core';
 import { cleanOutput } from './run-check';
@@ -63,6 +65,75 @@ function closeConnectionAfterResponse(_req: IncomingMessage, res: ServerResponse
   closeConnectionOf(res);
 }
 
+/** The connection list a `node:http` / `node:https` server keeps (Node 18.2 and later), as far as shutdown reads it. */
+interface ConnectionList {
+  all(): Array<{ socket?: { _httpMessage?: unknown } | null } | null | undefined>;
+}
+
+/**
+ * The responses in flight on `server`'s connections when the shutdown starts, read once from the
+ * connection list Node keeps for every http server (the one `closeIdleConnections()` and
+ * `closeAllConnections()` use): each connection's socket holds the response being written on it.
+ * That list is not public API, so a server without it (another implementation, a future Node)
+ * gives none; those responses then keep their connection until they finish (see `closeAfterFinish`).
+ */
+function responsesInFlight(server: object): ServerResponse[] {
+  const found: ServerResponse[] = [];
+  try {
+    const key = Object.getOwnPropertySymbols(server).find((symbol) => symbol.description === 'http.server.connections');
+    const list = key === undefined ? undefined : ((server as Record<symbol, unknown>)[key] as ConnectionList | undefined);
+    if (list === undefined || list === null || typeof list.all !== 'function') return found;
+    for (const connection of list.all()) {
+      const res = connection?.socket?._httpMessage as ServerResponse | undefined;
+      if (res !== undefined && res !== null && typeof res.setHeader === 'function' && typeof res.headersSent === 'boolean') found.push(res);
+    }
+  } catch (error) {
+    reportError('health.shutdown.connections', error);
+  }
+  return found;
+}
+
+/**
+ * After a response finished on a connection of a server that is closing: the connection would stay
+ * open as an idle keep-alive one, so it is ended (as Node ends a `Connection: close` one). Called
+ * on the tick after the finish, once Node has detached the response from the socket; a socket
+ * already ending, or already carrying the next (pipelined) response, is left alone.
+ */
+function closeAfterFinish(socket: Socket & { _httpMessage?: unknown }): void {
+  if (socket.destroyed || !socket.writable || (socket._httpMessage !== undefined && socket._httpMessage !== null)) return;
+  if (typeof socket.destroySoon === 'function') socket.destroySoon();
+  else socket.end();
+}
+
+/** Node publishes here when a server response finished (`{ request, response, socket, server }`). */
+const RESPONSE_FINISH_CHANNEL = 'http.server.response.finish';
+
+/** Servers whose listener closed while responses are still in flight on them. */
+const closingServers = new Map<object, number>();
+
+/**
+ * The one subscriber, for every server in the process: subscribed while at least one server is
+ * closing, so a server that is not shutting down pays nothing per request.
+ */
+function onResponseFinish(message: unknown): void {
+  const { server, socket } = message as { server?: object; socket?: Socket };
+  if (server === undefined || socket === undefined || socket === null || !closingServers.has(server)) return;
+  process.nextTick(closeAfterFinish, socket);
+}
+
+function watchFinishes(server: object): void {
+  if (closingServers.size === 0) diagnosticsChannel.subscribe(RESPONSE_FINISH_CHANNEL, onResponseFinish);
+  closingServers.set(server, (closingServers.get(server) ?? 0) + 1);
+}
+
+function unwatchFinishes(server: object): void {
+  const count = closingServers.get(server);
+  if (count === undefined) return;
+  if (count > 1) closingServers.set(server, count - 1);
+  else closingServers.delete(server);
+  if (closingServers.size === 0) diagnosticsChannel.unsubscribe(RESPONSE_FINISH_CHANNEL, onResponseFinish);
+}
+
 /**
  * Shuts a server down without dropping requests. On the first of `signals` (SIGTERM, SIGINT):
  * readiness fails at once (liveness stays up); for `drainDelayMs` requests are still served, with
@@ -71,7 +142,10 @@ function closeConnectionAfterResponse(_req: IncomingMessage, res: ServerResponse
  * finish, each closing its connection when done (then the rest are cut); the cleanup hooks run in
  * reverse order, each with its own timeout; and `exit(0)` is called (1 if connections had to be cut
  * or a hook failed). A second signal exits at once. Nothing is installed until you call it; then
- * the signal listeners and a `request` listener that keeps track of unfinished responses are.
+ * only the signal listeners are: nothing is done per request until a shutdown starts. The
+ * responses in flight at the signal are read from the server's own connection list then, and
+ * connections are closed after their responses through Node's `http.server.response.finish`
+ * diagnostics channel, subscribed only while a server is closing.
  *
  * @example
  * ```ts
@@ -114,8 +188,6 @@ export function gracefulShutdown(server: ShutdownServer, health: Health | undefi
   let running: Promise<number> | undefined;
   let listening = false;
   let exited = false;
-  /** Responses not finished yet: the ones in flight when the shutdown starts must close their connections too. */
-  const inFlight = new Set<ServerResponse>();
 
   const log = (level: 'info' | 'warn' | 'error', fields: object, message: string): void => {
     if (logger === undefined) return;
@@ -151,43 +223,46 @@ export function gracefulShutdown(server: ShutdownServer, health: Health | undefi
 
   const sleep = (ms: number): Promise<void> => (ms <= 0 ? Promise.resolve() : new Promise((resolve) => clock.setTimeout(resolve, ms)));
 
-  /** Remembers each response until it closes, so that a shutdown finds the ones in flight. */
-  function track(_req: IncomingMessage, res: ServerResponse): void {
-    inFlight.add(res);
-    res.on('close', untrack);
-  }
-
-  /** Once the listener closed, a finished response leaves an idle keep-alive connection that must close as well. */
-  function untrack(this: ServerResponse): void {
-    inFlight.delete(this);
-    if (state === 'closing') server.closeIdleConnections?.();
+  /** Stops the per-request work of the shutdown (done only from the signal until the connections closed). */
+  function stopConnectionWork(): void {
+    server.removeListener('request', closeConnectionAfterResponse);
+    unwatchFinishes(server);
   }
 
   async function run(reason: string): Promise<number> {
     const started = clock.now();
     state = 'draining';
     health?.markShuttingDown();
+    // from now on, and only now: new responses close their connections, and so do the ones in
+    // flight whose headers are not sent yet
     server.prependListener('request', closeConnectionAfterResponse);
-    for (const res of inFlight) closeConnectionOf(res);
+    for (const res of responsesInFlight(server)) closeConnectionOf(res);
     log('info', { reason, drainDelayMs, timeoutMs }, `shutdown: ${reason} received, readiness fails, draining for ${drainDelayMs} ms`);
     await sleep(drainDelayMs);
 
     state = 'closing';
-    const closed = new Promise<void>((resolve) => {
-      try {
-        server.close(() => resolve());
-      } catch (error) {
-        reportError('health.shutdown.close', error);
-        resolve();
-      }
-    });
-    server.closeIdleConnections?.();
-    const drained = await within(closed, timeoutMs);
     let forced = false;
-    if (!drained.done) {
-      forced = true;
-      log('warn', { timeoutMs }, `shutdown: in-flight requests still running after ${timeoutMs} ms, closing their connections`);
-      server.closeAllConnections?.();
+    try {
+      // each response still in flight closes its connection once it finished (one whose headers
+      // went out with keep-alive would otherwise hold the close until its keep-alive timeout)
+      watchFinishes(server);
+      const closed = new Promise<void>((resolve) => {
+        try {
+          server.close(() => resolve());
+        } catch (error) {
+          reportError('health.shutdown.close', error);
+          resolve();
+        }
+      });
+      server.closeIdleConnections?.();
+      const drained = await within(closed, timeoutMs);
+      if (!drained.done) {
+        forced = true;
+        log('warn', { timeoutMs }, `shutdown: in-flight requests still running after ${timeoutMs} ms, closing their connections`);
+        server.closeAllConnections?.();
+      }
+    } finally {
+      stopConnectionWork();
     }
     health?.close();
 
@@ -212,8 +287,6 @@ export function gracefulShutdown(server: ShutdownServer, health: Health | undefi
     }
 
     state = 'done';
-    server.removeListener('request', closeConnectionAfterResponse);
-    server.removeListener('request', track);
     const code = forced || hookFailed ? 1 : 0;
     log(code === 0 ? 'info' : 'warn', { code, durationMs: clock.now() - started }, `shutdown: done, exiting with ${code}`);
     finish(code);
@@ -247,7 +320,6 @@ export function gracefulShutdown(server: ShutdownServer, health: Health | undefi
     for (const signal of signals) source.removeListener(signal, onSignal);
   }
 
-  server.prependListener('request', track);
   for (const signal of signals) source.on(signal, onSignal);
   listening = true;
 

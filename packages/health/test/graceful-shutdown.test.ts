@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -215,6 +216,149 @@ describe('gracefulShutdown', () => {
     await until(() => plainClock.pending > 0 || exits.length > 0);
     expect(plainClock.requested[0]).toBe(10_000); // the in-flight deadline: no drain timer came first
     await until(() => exits.length === 1);
+  });
+
+  it('adds no listener to requests, responses or sockets while installed, and subscribes to nothing until a shutdown starts', async () => {
+    /** Every listener count a handler can see on its request, response and socket, by event name. */
+    const listenersOf = (req: http.IncomingMessage, res: http.ServerResponse): Record<string, number> => {
+      const counts: Record<string, number> = {};
+      for (const [what, emitter] of [['req', req], ['res', res], ['socket', req.socket]] as const) {
+        for (const name of emitter.eventNames()) counts[`${what}.${String(name)}`] = emitter.listenerCount(name);
+      }
+      counts['res.close'] = res.listenerCount('close');
+      counts['res.finish'] = res.listenerCount('finish');
+      return counts;
+    };
+    const seenBy = async (installed: boolean): Promise<{ inHandler: Record<string, number>; serverRequestListeners: number }> => {
+      let inHandler: Record<string, number> = {};
+      const plain = http.createServer((req, res) => {
+        inHandler = listenersOf(req, res);
+        res.end('ok');
+      });
+      await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+      const handle = installed ? gracefulShutdown(plain, health, { signalSource: new EventEmitter(), exit: () => undefined }) : undefined;
+      try {
+        for (let i = 0; i < 3; i++) await get((plain.address() as AddressInfo).port, '/');
+        return { inHandler, serverRequestListeners: plain.listenerCount('request') };
+      } finally {
+        handle?.dispose();
+        plain.closeAllConnections();
+        await new Promise<void>((resolve) => plain.close(() => resolve()));
+      }
+    };
+    const finishChannel = diagnosticsChannel.channel('http.server.response.finish');
+    const startChannel = diagnosticsChannel.channel('http.server.request.start');
+    const subscribedBefore = [finishChannel.hasSubscribers, startChannel.hasSubscribers];
+
+    const without = await seenBy(false);
+    const withShutdown = await seenBy(true);
+    expect(withShutdown.inHandler['res.close']).toBe(without.inHandler['res.close']);
+    expect(withShutdown.inHandler).toEqual(without.inHandler);
+    expect(withShutdown.serverRequestListeners).toBe(without.serverRequestListeners);
+    expect([finishChannel.hasSubscribers, startChannel.hasSubscribers]).toEqual(subscribedBefore);
+  });
+
+  it('subscribes to response finishes only while closing, and lets go once the shutdown is done', async () => {
+    const finishChannel = diagnosticsChannel.channel('http.server.response.finish');
+    expect(finishChannel.hasSubscribers).toBe(false);
+    server.keepAliveTimeout = 5000;
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const clock = new ManualClock();
+      const exits: number[] = [];
+      const handle = gracefulShutdown(server, health, { signalSource: new EventEmitter(), clock, drainDelayMs: 1000, timeoutMs: 3000, exit: (code) => exits.push(code) });
+      const inFlight = get(port, '/hold', agent);
+      await until(() => held.length === 1);
+      held[0].writeHead(200);
+      held[0].write('partial ');
+      const shutdown = handle.shutdown('test');
+      expect(handle.state).toBe('draining');
+      expect(finishChannel.hasSubscribers).toBe(false);
+      clock.advance(1000);
+      await until(() => handle.state === 'closing');
+      expect(finishChannel.hasSubscribers).toBe(true);
+      held[0].end('finished');
+      expect((await inFlight).body).toBe('partial finished');
+      // the keep-alive connection closed after its response: the shutdown did not wait for the deadline
+      await until(() => exits.length === 1);
+      expect(clock.pending).toBe(0);
+      await expect(shutdown).resolves.toBe(0);
+      expect(finishChannel.hasSubscribers).toBe(false);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('closes idle keep-alive connections as soon as the listener closes', async () => {
+    server.keepAliveTimeout = 30_000;
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const first = await get(port, '/', agent);
+      expect(first.headers.connection).toBe('keep-alive');
+      const socket = Object.values(agent.freeSockets).flat()[0];
+      expect(socket).toBeDefined();
+      const socketClosed = new Promise<void>((resolve) => socket?.once('close', () => resolve()));
+      const handle = gracefulShutdown(server, health, { signalSource: new EventEmitter(), drainDelayMs: 0, timeoutMs: 3000, exit: () => undefined });
+      await expect(handle.shutdown('test')).resolves.toBe(0);
+      await socketClosed;
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('answers a request sent during the drain on a kept-alive connection with Connection: close', async () => {
+    server.keepAliveTimeout = 30_000;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const clock = new ManualClock();
+      const exits: number[] = [];
+      const handle = gracefulShutdown(server, health, { signalSource: new EventEmitter(), clock, drainDelayMs: 1000, timeoutMs: 3000, exit: (code) => exits.push(code) });
+      expect((await get(port, '/', agent)).headers.connection).toBe('keep-alive');
+      const shutdown = handle.shutdown('test');
+      const during = await get(port, '/', agent);
+      expect(during.status).toBe(200);
+      expect(during.headers.connection).toBe('close');
+      clock.advance(1000);
+      await expect(shutdown).resolves.toBe(0);
+      expect(exits).toEqual([0]);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('shuts two servers down at once, each closing its own connections', async () => {
+    const other = http.createServer((req, res) => {
+      if (req.url === '/hold') held.push(res);
+      else res.end('ok');
+    });
+    other.keepAliveTimeout = 5000;
+    server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const exits: number[] = [];
+      const a = gracefulShutdown(server, health, { signalSource: new EventEmitter(), drainDelayMs: 0, timeoutMs: 3000, exit: (code) => exits.push(code) });
+      const b = gracefulShutdown(other, undefined, { signalSource: new EventEmitter(), drainDelayMs: 0, timeoutMs: 3000, exit: (code) => exits.push(code) });
+      const onA = get(port, '/hold', agent);
+      const onB = get((other.address() as AddressInfo).port, '/hold', agent);
+      await until(() => held.length === 2);
+      for (const res of held) {
+        res.writeHead(200);
+        res.write('partial ');
+      }
+      const shutdowns = [a.shutdown('test'), b.shutdown('test')];
+      await until(() => a.state === 'closing' && b.state === 'closing');
+      held[1].end('b');
+      expect((await Promise.race([onA, onB])).body).toBe('partial b');
+      await until(() => exits.length === 1);
+      held[0].end('a');
+      await expect(Promise.all(shutdowns)).resolves.toEqual([0, 0]);
+      expect(diagnosticsChannel.channel('http.server.response.finish').hasSubscribers).toBe(false);
+    } finally {
+      agent.destroy();
+      other.closeAllConnections();
+      await new Promise<void>((resolve) => (other.listening ? other.close(() => resolve()) : resolve()));
+    }
   });
 
   it('throws a precise TypeError for bad arguments', () => {
