@@ -33,7 +33,8 @@ export interface ClusterMetricsOptions extends EndpointOptions {
 
 /**
  * What `clusterMetrics` returns: in the primary, `scrape()` (and `server` when a port was given);
- * in a worker, only `close()`.
+ * in a worker, only `close()`. Each call returns its own handle; its `close()` undoes only what
+ * that call set up (a second `close()` does nothing).
  *
  * @example
  * ```ts
@@ -47,6 +48,10 @@ export interface ClusterMetrics {
   scrape(openMetrics?: boolean): Promise<Scrape>;
   /** Primary: the metrics server, when a port was given. */
   readonly server: MetricsServer | undefined;
+  /**
+   * Primary: stops listening to workers and closes `server`. Worker: withdraws this call's
+   * registry (the worker answers from another call still open, or stops answering when none is).
+   */
   close(): Promise<void>;
 }
 
@@ -72,13 +77,18 @@ function perWorker(metric: MetricObjectWithValues<MetricValue<string>>): boolean
   return metric.type === ('gauge' as never) && aggregator !== 'sum' && aggregator !== 'omit';
 }
 
-let workerRegistrySource: (() => Registry | undefined) | undefined;
-let workerListening = false;
+/**
+ * A worker's open `clusterMetrics()` calls, oldest first. Each call adds its own entry and its
+ * `close()` removes only that entry; the primary is answered from the newest open one, and the IPC
+ * listener is there while at least one is open.
+ */
+const workerSources: Array<() => Registry | undefined> = [];
 
 function onPrimaryRequest(message: unknown): void {
   const m = message as RequestMessage | null;
   if (m === null || typeof m !== 'object' || m.type !== REQUEST || typeof process.send !== 'function') return;
-  const registry = workerRegistrySource?.();
+  const source = workerSources[workerSources.length - 1];
+  const registry = source?.();
   const reply = (body: Omit<ResponseMessage, 'type' | 'id'>): void => {
     try {
       process.send?.({ type: RESPONSE, id: m.id, ...body });
@@ -98,28 +108,30 @@ function onPrimaryRequest(message: unknown): void {
 
 function workerSide(options: ClusterMetricsOptions): ClusterMetrics {
   const { metrics, registry } = options;
-  workerRegistrySource = () => registry ?? metrics?.registry ?? defaultEngine()?.registry;
-  if (!workerListening) {
-    workerListening = true;
-    process.on('message', onPrimaryRequest);
-  }
+  // a new function per call: it is this call's identity in workerSources
+  const source = (): Registry | undefined => registry ?? metrics?.registry ?? defaultEngine()?.registry;
+  if (workerSources.length === 0) process.on('message', onPrimaryRequest);
+  workerSources.push(source);
   return {
     role: 'worker',
     server: undefined,
     scrape: () => Promise.reject(new Error('vigil/metrics: scrape() is for the cluster primary')),
     close: async () => {
-      process.off('message', onPrimaryRequest);
-      workerListening = false;
-      workerRegistrySource = undefined;
+      const at = workerSources.lastIndexOf(source);
+      if (at === -1) return; // closed already
+      workerSources.splice(at, 1);
+      if (workerSources.length === 0) process.off('message', onPrimaryRequest);
     },
   };
 }
+
+/** Request ids, unique in the process: two primaries' requests (and their answers) never mix. */
+let nextRequestId = 0;
 
 async function primarySide(options: ClusterMetricsOptions): Promise<ClusterMetrics> {
   const { port, host, timeoutMs = 2000, metrics: _m, registry: _r, ...endpointOptions } = options;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) fail('timeoutMs must be a positive integer');
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) fail(`port must be an integer in 0..65535, got ${String(port)}`);
-  let nextId = 0;
   const pending = new Map<number, (worker: Worker, message: ResponseMessage) => void>();
   const onMessage = (worker: Worker, message: unknown): void => {
     const m = message as ResponseMessage | null;
@@ -129,7 +141,7 @@ async function primarySide(options: ClusterMetricsOptions): Promise<ClusterMetri
   cluster.on('message', onMessage);
 
   async function gather(): Promise<{ answered: Map<number, ResponseMessage['metrics']>; silent: number[] }> {
-    const id = ++nextId;
+    const id = ++nextRequestId;
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
     const answered = new Map<number, ResponseMessage['metrics']>();
     const failed = new Set<number>();
@@ -216,7 +228,11 @@ async function primarySide(options: ClusterMetricsOptions): Promise<ClusterMetri
  * `worker` label; `vigil_cluster_worker_up{worker}` reports who answered. A worker that does not
  * answer within `timeoutMs` is reported, not waited for, and the primary and workers may start
  * in any order (the worker's registry is looked up at each request). In a worker, call it once
- * (before or after `createMetrics`) to answer the primary.
+ * (before or after `createMetrics`) to answer the primary. Every call returns its own handle, and
+ * its `close()` undoes that call only: when a worker has several calls open (two modules each
+ * setting it up), the primary is answered from the newest one still open (one registry per worker;
+ * give all of them the same engine or registry), and the worker stops answering once every call
+ * is closed. Calls in the primary are independent of each other likewise.
  *
  * @example
  * ```ts

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { resolve } from 'node:path';
 import { clusterMetrics } from '../src/index';
@@ -87,4 +88,120 @@ describe('clusterMetrics', () => {
     await expect(clusterMetrics({ timeoutMs: 0 })).rejects.toThrow(TypeError);
     await expect(clusterMetrics({ port: 70000 })).rejects.toThrow(TypeError);
   });
+});
+
+/**
+ * A real cluster worker, as far as Node is concerned (`NODE_UNIQUE_ID` set, an IPC channel to its
+ * parent), with the test playing its primary: it sends the worker the primary's metrics requests
+ * and reads the answers. The worker opens and closes `clusterMetrics()` handles on command, each
+ * with a registry holding one gauge named after the handle, so an answer tells whose registry it is.
+ */
+const WORKER_SCRIPT = String.raw`
+const path = require('node:path');
+const Module = require('node:module');
+const root = process.cwd();
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function vigilAlias(request, ...rest) {
+  const m = /^@vigil\/([a-z-]+)$/.exec(request);
+  return resolveFilename.call(this, m ? path.join(root, 'packages', m[1], 'src', 'index.ts') : request, ...rest);
+};
+if (!require('node:cluster').isWorker) throw new Error('not a cluster worker');
+const { Gauge, Registry } = require('prom-client');
+const { clusterMetrics } = require(path.join(root, 'packages/metrics/src/index.ts'));
+const handles = {};
+const baseline = process.listenerCount('message') + 1;
+process.on('message', async (m) => {
+  if (m === null || typeof m !== 'object') return;
+  if (m.type === 'test:open') {
+    const registry = new Registry();
+    new Gauge({ name: 'handle_' + m.name, help: 'whose registry answered', registers: [registry] }).set(1);
+    handles[m.name] = await clusterMetrics({ registry });
+  } else if (m.type === 'test:close') {
+    await handles[m.name].close();
+  } else return;
+  process.send({ type: 'test:done', listeners: process.listenerCount('message') - baseline });
+});
+process.send({ type: 'test:ready' });
+`;
+
+describe('clusterMetrics called more than once in a worker', () => {
+  let child: ChildProcess | undefined;
+  let output = '';
+  let nextId = 1_000_000;
+
+  afterAll(async () => {
+    await stopProcess(child);
+  });
+
+  function nextMessage<T>(accept: (m: any) => T | undefined, timeoutMs: number): Promise<T | undefined> {
+    return new Promise((resolve) => {
+      const finish = (value: T | undefined): void => {
+        clearTimeout(timer);
+        child?.off('message', onMessage);
+        child?.off('exit', onExit);
+        resolve(value);
+      };
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      function onMessage(m: unknown): void {
+        const value = accept(m);
+        if (value !== undefined) finish(value);
+      }
+      function onExit(): void {
+        finish(undefined);
+      }
+      child?.on('message', onMessage);
+      child?.once('exit', onExit);
+    });
+  }
+
+  /** Sends a command to the worker; resolves with how many `clusterMetrics` IPC listeners it has. */
+  async function command(type: 'test:open' | 'test:close', name: string): Promise<number> {
+    const done = nextMessage((m) => (m?.type === 'test:done' ? (m.listeners as number) : undefined), 20000);
+    child?.send({ type, name });
+    const listeners = await done;
+    if (listeners === undefined) throw new Error(`the worker did not finish ${type} ${name}\n${output}`);
+    return listeners;
+  }
+
+  /** Asks the worker for its metrics as the primary does: the metric names it answers with, or 'no answer'. */
+  async function ask(): Promise<string[] | 'no answer'> {
+    const id = ++nextId;
+    const answer = nextMessage((m) => (m?.type === 'vigil:metrics:response' && m.id === id ? (m as { metrics?: Array<{ name: string }> }) : undefined), 1500);
+    child?.send({ type: 'vigil:metrics:request', id });
+    const m = await answer;
+    return m === undefined ? 'no answer' : (m.metrics ?? []).map((metric) => metric.name);
+  }
+
+  it('closes only what each call opened, answering from the newest call still open', async () => {
+    const root = resolve(__dirname, '../../..');
+    child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', WORKER_SCRIPT], {
+      cwd: root,
+      env: { ...process.env, TS_NODE_PROJECT: resolve(root, 'tsconfig.json'), NODE_UNIQUE_ID: '1' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+    const ready = await nextMessage((m) => (m?.type === 'test:ready' ? true : undefined), 120000);
+    if (ready === undefined) throw new Error(`the worker did not start\n${output}`);
+
+    expect(await command('test:open', 'a')).toBe(1);
+    expect(await ask()).toEqual(['handle_a']);
+    // a second call (another module setting it up): the newest registry answers, one listener still
+    expect(await command('test:open', 'b')).toBe(1);
+    expect(await ask()).toEqual(['handle_b']);
+    // closing the second call leaves the first one answering
+    expect(await command('test:close', 'b')).toBe(1);
+    expect(await ask()).toEqual(['handle_a']);
+    // a second close() of the same handle does nothing
+    expect(await command('test:close', 'b')).toBe(1);
+    expect(await ask()).toEqual(['handle_a']);
+    // closing the first call while a third is open leaves the third one answering
+    expect(await command('test:open', 'c')).toBe(1);
+    expect(await command('test:close', 'a')).toBe(1);
+    expect(await ask()).toEqual(['handle_c']);
+    // and once every call is closed the worker stops listening
+    expect(await command('test:close', 'c')).toBe(0);
+    expect(await ask()).toBe('no answer');
+    expect(await command('test:close', 'a')).toBe(0);
+  }, 180000);
 });
