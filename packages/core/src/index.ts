@@ -32,6 +32,8 @@ export {
 } from './context';
 export { configureRequestId, generateRequestId, isValidRequestId, requestIdHeader } from './request-id';
 export { normalizePath } from './normalize-path';
+export { compilePathFilter } from './path-filter';
+export type { PathFilter, PathMatcher } from './path-filter';
 export { CardinalityGuard } from './cardinality-guard';
 export type { CardinalityGuardOptions } from './cardinality-guard';
 export { RollingWindow } from './rolling-window';

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino, { type Logger } from 'pino';
-import { findExchange, isValidRequestId, reportError, requestIdHeader, responseHeader, responseHeadersSent, setResponseHeader, type Exchange } from '@vigil/core';
+import { compilePathFilter, findExchange, isValidRequestId, reportError, requestIdHeader, responseHeader, responseHeadersSent, setResponseHeader, type Exchange, type PathFilter, type PathMatcher } from '@vigil/core';
 import type { LogDestination } from './log-destination';
 import { createLogger, kNoMixin, requestLogger, vigilFormat } from './logger';
 import { accessCounters, ensureRegistered } from './package-info';
 import { isoTime, quote } from './json-text';
 import { maskHeaders, maskUrl, serializeError } from './secrets';
+import { guardedSerializers } from './safe-serializers';
 import type { AccessLevel, LoggingOptions } from './types';
 
 const { chindingsSym, streamSym, serializersSym, stringifiersSym } = pino.symbols;
@@ -24,6 +25,15 @@ function assertStrings(value: unknown, name: string): string[] {
     throw new TypeError(`@vigil/logging: ${name} must be an array of non-empty strings`);
   }
   return value as string[];
+}
+
+/** `ignorePaths` and `autoLogging.ignorePaths`, each checked under its own name, as one filter. */
+function ignorePathFilter(own: readonly PathMatcher[] | undefined, nested: readonly PathMatcher[] | undefined, framework: string): PathFilter | undefined {
+  const kind = 'logging.ignorePaths';
+  const first = compilePathFilter(own, `${framework}Logging ignorePaths`, kind);
+  const second = compilePathFilter(nested, `${framework}Logging autoLogging.ignorePaths`, kind);
+  if (first === undefined || second === undefined) return first ?? second;
+  return compilePathFilter([...(own as PathMatcher[]), ...(nested as PathMatcher[])], `${framework}Logging ignorePaths`, kind);
 }
 
 function headerNames(value: unknown, name: string): string[] | undefined {
@@ -99,7 +109,7 @@ export class AccessLog {
   private readonly fastDestination: LogDestination | undefined;
   private readonly enabled: boolean;
   private readonly ignore: ((req: IncomingMessage) => boolean) | undefined;
-  private readonly ignorePaths: Set<string> | undefined;
+  private readonly ignorePath: PathFilter | undefined;
   private readonly genReqId: LoggingOptions['genReqId'];
   private readonly customLogLevel: LoggingOptions['customLogLevel'];
   private readonly customSuccessMessage: LoggingOptions['customSuccessMessage'];
@@ -134,14 +144,14 @@ export class AccessLog {
     if (typeof auto !== 'boolean' && (auto === null || typeof auto !== 'object')) throw new TypeError('@vigil/logging: autoLogging must be a boolean or { ignore }');
     const ignore = typeof auto === 'object' ? auto.ignore : undefined;
     assertFunction(ignore, 'autoLogging.ignore');
-    const paths = [...assertStrings(o.ignorePaths, 'ignorePaths'), ...(typeof auto === 'object' ? assertStrings(auto.ignorePaths, 'autoLogging.ignorePaths') : [])];
+    const ignorePath = ignorePathFilter(o.ignorePaths, typeof auto === 'object' ? auto.ignorePaths : undefined, framework);
     const maxPathLength = o.maxPathLength ?? 2048;
     if (!Number.isInteger(maxPathLength) || maxPathLength < 1) throw new TypeError('@vigil/logging: maxPathLength must be a positive integer');
 
     this.logger = o.logger ?? createLogger({ service: o.service ?? process.env.npm_package_name ?? 'app', level: o.level });
     this.enabled = auto !== false;
     this.ignore = ignore;
-    this.ignorePaths = paths.length > 0 ? new Set(paths) : undefined;
+    this.ignorePath = ignorePath;
     this.genReqId = o.genReqId;
     this.customLogLevel = o.customLogLevel;
     this.customSuccessMessage = o.customSuccessMessage;
@@ -156,7 +166,9 @@ export class AccessLog {
     this.accessorHost = accessorHost;
 
     const childOptions: pino.ChildLoggerOptions = {};
-    if (o.serializers !== undefined) childOptions.serializers = o.serializers;
+    // every serializer the access line goes through (the logger's and these) is guarded: one that
+    // throws costs its field (written as a marker), never the line
+    childOptions.serializers = guardedSerializers((this.logger as unknown as Symbolic)[serializersSym] as Record<string, unknown> | undefined, o.serializers) as pino.ChildLoggerOptions['serializers'];
     if (o.redact !== undefined) childOptions.redact = o.redact;
     this.accessLogger = this.logger.child({}, childOptions);
     (this.accessLogger as unknown as Symbolic)[kNoMixin] = true;
@@ -183,7 +195,7 @@ export class AccessLog {
     if ((ex as unknown as Symbolic)[kAccessLog] === this) return;
     if (this.genReqId !== undefined) this.applyGenReqId(ex);
     if (!this.enabled) return;
-    if (this.ignorePaths !== undefined && this.ignorePaths.has(ex.path)) {
+    if (this.ignorePath !== undefined && this.ignorePath(ex.path)) {
       accessCounters.ignoredRequests++;
       return;
     }

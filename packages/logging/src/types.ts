@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Client } from '@elastic/elasticsearch';
+import type { PathMatcher } from '@vigil/core';
 import type { DestinationStream, Level, LevelWithSilent, Logger, LoggerOptions as PinoLoggerOptions } from 'pino';
 
 /**
@@ -136,13 +137,26 @@ export interface LoggingOptions {
   customSuccessMessage?: (req: IncomingMessage, res: ServerResponse, responseTimeMs: number) => string;
   /** Message of the access line when the request failed, was aborted or timed out. */
   customErrorMessage?: (req: IncomingMessage, res: ServerResponse, err: unknown) => string;
-  /** `false`: no access lines at all; `{ ignore }`: no access line for requests it returns `true` for. */
-  autoLogging?: boolean | { ignore?: (req: IncomingMessage) => boolean; ignorePaths?: string[] };
-  /** Exact paths (no query) that get no access line, such as health probes. They still get a request id. */
-  ignorePaths?: string[];
+  /**
+   * `false`: no access lines at all; `{ ignore }`: no access line for requests it returns `true` for;
+   * `{ ignorePaths }`: the same as the top-level `ignorePaths` (both lists apply).
+   */
+  autoLogging?: boolean | { ignore?: (req: IncomingMessage) => boolean; ignorePaths?: PathMatcher[] };
+  /**
+   * Requests that get no access line, by path (no query), such as health probes: path strings,
+   * RegExps or predicates `(path) => boolean`. A string also matches with one trailing slash removed
+   * and in any letter case (`'/healthz'` also ignores `/healthz/` and `/HEALTHZ`, which Express and
+   * `@koa/router` route to the same handler); RegExps and predicates get the path as received. They
+   * still get a request id (and `req.log`).
+   */
+  ignorePaths?: PathMatcher[];
   /** Extra fields for the access line, from the request and response. */
   customProps?: (req: IncomingMessage, res: ServerResponse) => Record<string, unknown> | undefined;
-  /** pino serializers for the access line's fields; `req` / `res` add the request / response serialised with them. */
+  /**
+   * pino serializers for the access line's fields; `req` / `res` add the request / response serialised with them.
+   * One that throws costs only its field, written as `"[serializer error: <type>]"` (the error's type, never its message); the line is
+   * still written and the error reported (kind `logging.serializers.<field>`).
+   */
   serializers?: Record<string, (value: any) => unknown>;
   /** pino `redact` paths applied to the access line. */
   redact?: PinoLoggerOptions['redact'];

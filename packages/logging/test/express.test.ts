@@ -268,6 +268,20 @@ describe('expressLogging', () => {
     expect(lines[0].route).toBe('/api/users/:id');
   });
 
+  it('ignores /healthz/ and /HEALTHZ with /healthz, as Express routes them there, and takes RegExps in either list', async () => {
+    const { app, out } = appWith({ ignorePaths: ['/healthz', /^\/api\/users\/9\d*$/], autoLogging: { ignorePaths: ['/BAD'] } });
+    for (const path of ['/healthz', '/healthz/', '/HEALTHZ', '/Healthz/?x=1', '/api/users/99']) {
+      const res = await request(app).get(path);
+      expect([path, res.status]).toEqual([path, 200]);
+      expect(res.headers['x-request-id']).toMatch(/^[A-Za-z0-9._:-]+$/);
+    }
+    expect((await request(app).get('/bad/')).status).toBe(400);
+    await request(app).get('/api/users/1').expect(200);
+    await accessLineFor(out, 1);
+    await sleep(50);
+    expect(out.access().map((l) => l.path)).toEqual(['/api/users/1']);
+  });
+
   it('logs quiet exchanges when asked, and nothing at all with autoLogging false', async () => {
     const loud = appWith({ logQuiet: true });
     await request(loud.app).get('/probe');

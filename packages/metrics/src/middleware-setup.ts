@@ -1,3 +1,4 @@
+import { compilePathFilter } from '@vigil/core';
 import { createMetrics, type MetricsEngine } from './create-metrics';
 import { createEndpoint, pathOf, type MetricsEndpoint } from './endpoint';
 import type { MiddlewareOptions } from './types';
@@ -24,7 +25,7 @@ export function setupMiddleware(options: MiddlewareOptions | undefined): Middlew
   if (metrics !== undefined && (metrics === null || typeof (metrics as { observe?: unknown }).observe !== 'function' || typeof (metrics as { scrape?: unknown }).scrape !== 'function')) {
     fail('metrics must be an engine made by createMetrics()');
   }
-  if (exclude !== undefined && (!Array.isArray(exclude) || exclude.some((p) => typeof p !== 'string'))) fail('exclude must be an array of paths');
+  const excluded = compilePathFilter(exclude, 'metrics exclude', 'metrics.exclude');
   const ignored = Object.keys(engineOptions).filter((key) => (engineOptions as Record<string, unknown>)[key] !== undefined);
   if (metrics !== undefined && ignored.length > 0) fail(`${ignored.join(', ')} would be ignored next to metrics: give them to createMetrics() instead`);
   const engine = (metrics ?? createMetrics(engineOptions)) as MetricsEngine;
@@ -34,7 +35,6 @@ export function setupMiddleware(options: MiddlewareOptions | undefined): Middlew
     served === false
       ? () => false
       : (url: string): boolean => url.startsWith(served) && (url.length === served.length || url.charCodeAt(served.length) === 63 /* ? */);
-  const excluded = new Set(exclude ?? []);
-  const isExcluded = excluded.size === 0 ? undefined : (url: string): boolean => excluded.has(pathOf(url));
+  const isExcluded = excluded === undefined ? undefined : (url: string): boolean => excluded(pathOf(url));
   return { engine, endpoint, isEndpoint, isExcluded };
 }

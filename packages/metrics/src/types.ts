@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Exchange } from '@vigil/core';
+import type { Exchange, PathMatcher } from '@vigil/core';
 import type { Registry } from 'prom-client';
 
 /**
@@ -209,14 +209,20 @@ export interface EndpointOptions {
  *
  * @example
  * ```ts
- * app.use(expressMetrics({ path: '/metrics', exclude: ['/healthz'], prefix: 'shop_' }));
+ * app.use(expressMetrics({ path: '/metrics', exclude: ['/healthz', /^\/static\//], prefix: 'shop_' }));
  * ```
  */
 export interface MiddlewareOptions extends MetricsOptions, EndpointOptions {
   /** An engine made by `createMetrics` to use instead of creating one. */
   metrics?: Metrics;
-  /** Paths (exact, without query) not recorded; the endpoint path is always left out. */
-  exclude?: string[];
+  /**
+   * Requests not recorded, by path (without query): path strings, RegExps or predicates
+   * `(path) => boolean`. A string also matches with one trailing slash removed and in any letter
+   * case (`'/healthz'` leaves out `/healthz/` and `/HEALTHZ`, which Express and `@koa/router` route
+   * to the same handler); RegExps and predicates get the path as received. The endpoint path is
+   * always left out.
+   */
+  exclude?: PathMatcher[];
 }
 
 /**

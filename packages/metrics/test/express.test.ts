@@ -248,6 +248,21 @@ describe('expressMetrics', () => {
     local.close();
   });
 
+  it('excludes /healthz/ and /HEALTHZ with /healthz, as Express routes them there, and takes RegExps', async () => {
+    const local = createMetrics({ defaultMetrics: false });
+    const app2 = buildApp(local, { exclude: ['/healthz', /^\/static\//] });
+    app2.get('/healthz', (_req, res) => res.send('ok'));
+    app2.get('/static/app.js', (_req, res) => res.send('js'));
+    for (const path of ['/healthz', '/healthz/', '/HEALTHZ', '/Healthz?full=1', '/static/app.js']) await request(app2).get(path).expect(200);
+    await request(app2).get('/users/1').expect(200);
+    const { text } = await request(app2).get('/metrics').expect(200);
+    expect(sample(text, 'http_requests_total', { route: '/healthz' })).toBeUndefined();
+    expect(sample(text, 'http_requests_total', { route: '/static/app.js' })).toBeUndefined();
+    expect(sample(text, 'http_requests_total', { route: '/users/:id' })).toBe(1);
+    expect(sampleSum(text, 'http_requests_total')).toBe(1);
+    local.close();
+  });
+
   it('adds extra labels from the exchange, each capped, and a throwing label function never hurts the request', async () => {
     const local = createMetrics({
       defaultMetrics: false,
