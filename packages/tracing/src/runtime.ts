@@ -1,4 +1,5 @@
 import { createContextKey, trace, type Tracer } from '@opentelemetry/api';
+import type { SpanFactoryParts } from './vigil-server-span';
 
 /** Instrumentation scope of vigil's own spans. */
 export const TRACER_NAME = '@vigil/tracing';
@@ -16,14 +17,24 @@ export const kDropSpan = Symbol.for('vigil.tracing.dropSpan');
 
 let activeTracer: Tracer | undefined;
 let samplerReadsAttributes = true;
+let serverSpanFactory: SpanFactoryParts | undefined;
 
 /**
  * Set by `setupTracing` (and cleared by its `shutdown`). `readsAttributes` is false when the
  * sampler is one of OpenTelemetry's built-in ones, which decide on the trace id and parent alone.
  */
-export function setActiveTracer(tracer: Tracer | undefined, readsAttributes = true): void {
+export function setActiveTracer(tracer: Tracer | undefined, readsAttributes = true, parts?: SpanFactoryParts): void {
   activeTracer = tracer;
   samplerReadsAttributes = readsAttributes;
+  serverSpanFactory = tracer === undefined ? undefined : parts;
+}
+
+/**
+ * What the server middleware starts its spans with (see `VigilServerSpan`), or `undefined` when
+ * the setup's tracer did not have it (spans then start through `tracer.startSpan`).
+ */
+export function serverSpanParts(): SpanFactoryParts | undefined {
+  return serverSpanFactory;
 }
 
 /**

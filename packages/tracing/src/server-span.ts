@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type HrTime, type Span } from '@opentelemetry/api';
 import type { Exchange } from '@vigil/core';
-import { reportError, responseHeadersSent, setResponseHeader } from '@vigil/core';
-import { dropSpan, EXCHANGE_KEY, keepQuietSpans, kReusedServerSpan, samplerNeedsStartAttributes, setupTracer } from './runtime';
-import type { IgnorePath, ServerTracingOptions } from './types';
+import { compilePathFilter, reportError, responseHeadersSent, setResponseHeader } from '@vigil/core';
+import { dropSpan, EXCHANGE_KEY, keepQuietSpans, kReusedServerSpan, samplerNeedsStartAttributes, serverSpanParts, setupTracer } from './runtime';
+import { startServerSpan, urlScheme, VigilServerSpan } from './vigil-server-span';
+import type { ServerTracingOptions } from './types';
 import { withContextValue } from './linked-context';
 import { hrTimeAfter, perfToHrTime } from './span-time';
 import { formatTraceparent, outgoingTraceFlags } from './w3c-trace-context';
@@ -24,36 +25,6 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT'
 /** Span name (and its prefix before the route) for a request whose method is not a known one. */
 const OTHER_METHOD_SPAN_NAME = 'HTTP';
 
-function compileIgnore(list: IgnorePath[] | undefined, where: string): ServerTracingConfig['ignored'] {
-  if (list === undefined) return undefined;
-  if (!Array.isArray(list)) throw new TypeError(`vigil: ${where} ignorePaths must be an array of strings, RegExps or functions`);
-  if (list.length === 0) return undefined;
-  const exact = new Set<string>();
-  const patterns: RegExp[] = [];
-  const predicates: Array<(path: string) => boolean> = [];
-  for (const item of list) {
-    if (typeof item === 'string') exact.add(item);
-    else if (item instanceof RegExp) patterns.push(item);
-    else if (typeof item === 'function') predicates.push(item);
-    else throw new TypeError(`vigil: ${where} ignorePaths entries must be strings, RegExps or functions, got ${typeof item}`);
-  }
-  return (path: string): boolean => {
-    if (exact.has(path)) return true;
-    for (let i = 0; i < patterns.length; i++) {
-      patterns[i].lastIndex = 0;
-      if (patterns[i].test(path)) return true;
-    }
-    for (let i = 0; i < predicates.length; i++) {
-      try {
-        if (predicates[i](path)) return true;
-      } catch {
-        // a throwing predicate ignores nothing
-      }
-    }
-    return false;
-  };
-}
-
 /**
  * Normalises `expressTracing` / `koaTracing` options once, throwing a precise TypeError for bad ones.
  */
@@ -66,14 +37,10 @@ export function serverTracingConfig(options: ServerTracingOptions | undefined, w
     if (o[key] !== undefined && typeof o[key] !== 'boolean') throw new TypeError(`vigil: ${where} ${key} must be a boolean`);
   }
   return {
-    ignored: compileIgnore(o.ignorePaths, where),
+    ignored: compilePathFilter(o.ignorePaths, `${where} ignorePaths`, 'tracing.ignorePaths'),
     traceResponse: o.traceResponse ?? true,
     traceQuiet: o.traceQuiet ?? false,
   };
-}
-
-function urlScheme(ex: Exchange): string {
-  return (ex.req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http';
 }
 
 /**
@@ -134,7 +101,10 @@ export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Cont
     const parent = propagation.extract(active, ex.headers);
     const knownMethod = KNOWN_METHODS.has(ex.method);
     const name = knownMethod ? ex.method : OTHER_METHOD_SPAN_NAME;
-    if (samplerNeedsStartAttributes()) {
+    const parts = serverSpanParts();
+    if (parts !== undefined) {
+      span = startServerSpan(parts, ex, knownMethod, name, parent, samplerNeedsStartAttributes() ? requestAttributes(ex, knownMethod) : undefined);
+    } else if (samplerNeedsStartAttributes()) {
       span = tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: perfToHrTime(ex.startTime), attributes: requestAttributes(ex, knownMethod) }, parent);
     } else {
       span = tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: perfToHrTime(ex.startTime) }, parent);
@@ -186,18 +156,24 @@ function spanMethod(method: string): string {
   return KNOWN_METHODS.has(method) ? method : OTHER_METHOD_SPAN_NAME;
 }
 
+/** Sets an attribute of vigil's own (valid by construction) without `setAttribute`'s checks where the span allows it. */
+function setOwnAttribute(span: Span, key: string, value: string | number): void {
+  if (span instanceof VigilServerSpan) span.put(key, value);
+  else span.setAttribute(key, value);
+}
+
 /** Names the span by route template (`GET /users/:id`, or `HTTP /users/:id` for an unknown method) and sets the response attributes. */
 function finishAttributes(span: Span, ex: Exchange): void {
   if (ex.routeMatched) {
     const route = ex.route;
     span.updateName(spanMethod(ex.method) + ' ' + route);
-    span.setAttribute('http.route', route);
+    setOwnAttribute(span, 'http.route', route);
   }
   if (ex.outcome === 'aborted') {
     span.setAttribute('error.type', 'aborted');
     return;
   }
-  span.setAttribute('http.response.status_code', ex.status);
+  setOwnAttribute(span, 'http.response.status_code', ex.status);
   if (ex.outcome === 'error' || ex.outcome === 'timeout') recordError(span, ex.error, ex.status);
 }
 

@@ -29,6 +29,7 @@ import { withContextValue } from './linked-context';
 import { PooledIdGenerator } from './pooled-id-generator';
 import { enrichAdoptedServerSpan } from './server-span';
 import { VigilSpanProcessor } from './span-processor';
+import { spanFactoryParts } from './vigil-server-span';
 import type { TracingExporter, TracingHandle, TracingOptions, TracingPropagatorName, TracingSampler, TracingStats } from './types';
 import { setLocalTraceIdsRandom, W3CTraceContextPropagator } from './w3c-trace-context';
 
@@ -206,7 +207,7 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle {
   const tracer = provider.getTracer(TRACER_NAME, TRACING_VERSION);
   // the built-in samplers (and the env-configured ones, which are built-in) ignore attributes;
   // only a Sampler object of the user's own may read them
-  setActiveTracer(tracer, sampler !== undefined && sampler === options.sampler);
+  setActiveTracer(tracer, sampler !== undefined && sampler === options.sampler, spanFactoryParts(tracer));
   setLocalTraceIdsRandom(options.randomTraceIdFlag ?? true);
   setContextBackend(exchangeBackend);
   setTraceIdsReader(activeSpanIds);

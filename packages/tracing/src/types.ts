@@ -1,6 +1,7 @@
 import type { Attributes, Span, SpanKind, TextMapPropagator, Tracer } from '@opentelemetry/api';
 import type { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { ReadableSpan, Sampler, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { PathMatcher } from '@vigil/core';
 
 /**
  * Where finished spans go.
@@ -147,14 +148,18 @@ export interface TracingHandle {
 }
 
 /**
- * A path filter: exact path, a RegExp tested on the path, or a predicate.
+ * One entry of `ignorePaths` (the core's `PathMatcher`): a path string, a RegExp tested on the
+ * path, or a predicate of the path (no query string in any case). A string also matches with one
+ * trailing slash removed and in any letter case (`'/healthz'` also ignores `/healthz/` and
+ * `/HEALTHZ`, which Express and `@koa/router` route to the same handler by default); RegExps and
+ * predicates get the path as received, and a predicate that throws ignores nothing (it is reported).
  *
  * @example
  * ```ts
  * const ignore: IgnorePath[] = ['/healthz', /^\/static\//, (path) => path.endsWith('.ico')];
  * ```
  */
-export type IgnorePath = string | RegExp | ((path: string) => boolean);
+export type IgnorePath = PathMatcher;
 
 /**
  * Options of `expressTracing` and `koaTracing`.
@@ -165,7 +170,7 @@ export type IgnorePath = string | RegExp | ((path: string) => boolean);
  * ```
  */
 export interface ServerTracingOptions {
-  /** Requests whose path matches make no span (default: none). */
+  /** Requests whose path (no query) matches one entry make no span (default: none); see `IgnorePath`. */
   ignorePaths?: IgnorePath[];
   /** Send the W3C Trace Context Level 3 `traceresponse` header (default `true`). */
   traceResponse?: boolean;

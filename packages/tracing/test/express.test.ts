@@ -187,6 +187,17 @@ describe('expressTracing', () => {
     expect(serverSpans().filter((s) => s.name === 'GET /stock/:sku')).toHaveLength(1);
   });
 
+  it('makes no span for /healthz/ and /HEALTHZ with /healthz listed, as Express routes them there, nor for a RegExp match', async () => {
+    const a = app(); // ignorePaths: ['/healthz', /^\/static\//]
+    for (const path of ['/healthz/', '/HEALTHZ', '/HealthZ/?verbose', '/static/app.js']) {
+      const res = await request(a).get(path);
+      expect([path, res.status]).toEqual([path, 200]);
+    }
+    await request(a).get('/users/1').expect(200);
+    const spans = await waitFor(() => (serverSpans().length > 0 ? serverSpans() : undefined));
+    expect(spans.map((s) => s.name)).toEqual(['GET /users/:id']);
+  });
+
   it('keeps the spans of quiet requests, children included, with traceQuiet', async () => {
     const a = express();
     a.use(expressTracing({ traceQuiet: true }));
