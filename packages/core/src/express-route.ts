@@ -3,7 +3,11 @@
  * without patching anything: the chain of mount layers from the app's router down to the route
  * that answered (`req.route`), cached per app and route object. Where the template depends on the
  * request (array paths, a sub-app or router mounted at several paths), the request path is matched
- * against the same layers Express used; entries of an array path are never joined.
+ * against the same layers Express used; entries of an array path are never joined. A sub-app's
+ * mount template comes from the layers that mount it in the app around it: its `parent`
+ * (`app.use(path, subApp)`, whose layer hides the sub-app in a closure: express.ts tells which
+ * sub-app each such layer entered, see `noteMountedApp`), or the app whose routers mount it with
+ * `router.use(path, subApp)` (no `parent` then, see `noteRouterMountedApp`).
  */
 
 import { compileExpress4Alternatives, type Express4Alternative } from './express4-pattern';
@@ -36,6 +40,8 @@ interface ExpressApp {
 interface ChainInfo {
   /** The app whose router stack was searched. */
   app: object;
+  /** `mountsLearnt` when built: a template built before a mount was learnt is built again. */
+  learnt: number;
   /** The full template when it does not depend on the request (the usual case). */
   template: string | undefined;
   /** The template below the app's mount path when it does not depend on the request. */
@@ -62,7 +68,45 @@ const chainCache = new WeakMap<object, ChainInfo>();
 /** Chains of routes reached from more than one app (a router shared by apps), per app then route. */
 const sharedChainCache = new WeakMap<object, WeakMap<object, ChainInfo>>();
 const express4Cache = new WeakMap<object, Express4Alternative[]>();
-const mountLayerCache = new WeakMap<object, { parent: object; layers: RouterLayer[] }>();
+/** The chains of layers mounting a sub-app in the app around it, per sub-app. */
+const mountChainCache = new WeakMap<object, { outer: object; learnt: number; chains: RouterLayer[][] }>();
+/** The sub-app each `app.use(path, subApp)` layer was seen entering. */
+const enteredApp = new WeakMap<object, object>();
+/** The app whose routers mount a sub-app with `router.use(path, subApp)`. */
+const routerMountOwner = new WeakMap<object, ExpressApp>();
+/** Counts the mounts learnt: templates and mount chains found before one was learnt are found again. */
+let mountsLearnt = 0;
+
+/**
+ * Notes which sub-app an `app.use(path, subApp)` layer entered (Express keeps the sub-app in a
+ * closure, and a sub-app mounted by two `app.use()` calls keeps only the last mount path).
+ *
+ * @example
+ * ```ts
+ * noteMountedApp(layer, subApp); // learnt on the first request through `layer`
+ * ```
+ */
+export function noteMountedApp(layer: object, app: object): void {
+  if (enteredApp.get(layer) === app) return;
+  enteredApp.set(layer, app);
+  mountsLearnt++;
+}
+
+/**
+ * Notes that the routers of `owner` mount `app` with `router.use(path, app)`: such a sub-app has
+ * no `parent`, and its templates take the prefixes of the layers from `owner` down to that mount.
+ * The first owner seen is kept.
+ *
+ * @example
+ * ```ts
+ * noteRouterMountedApp(shop, app); // api.use('/shop', shop); app.use('/api', api)
+ * ```
+ */
+export function noteRouterMountedApp(app: object, owner: object): void {
+  if (routerMountOwner.has(app)) return;
+  routerMountOwner.set(app, owner as ExpressApp);
+  mountsLearnt++;
+}
 
 function joinPath(prefix: string, part: string): string {
   if (part === '' || part === '/') return prefix;
@@ -135,10 +179,11 @@ function remainder(path: string, consumed: string): string {
   return rest === '' || rest[0] !== '/' ? '/' + rest : rest;
 }
 
-function findChains(stack: RouterLayer[], route: unknown, path: RouterLayer[], out: RouterLayer[][], seen: Set<unknown>): void {
+/** Collects the chains of layers, through nested routers, from `stack` down to each layer that `isTarget`. */
+function findChains(stack: RouterLayer[], isTarget: (layer: RouterLayer) => boolean, path: RouterLayer[], out: RouterLayer[][], seen: Set<unknown>): void {
   if (path.length > MAX_DEPTH) return;
   for (const layer of stack) {
-    if (layer.route === route) {
+    if (isTarget(layer)) {
       out.push([...path, layer]);
       continue;
     }
@@ -146,40 +191,73 @@ function findChains(stack: RouterLayer[], route: unknown, path: RouterLayer[], o
     if (layer.route === undefined && Array.isArray(inner) && !seen.has(inner)) {
       seen.add(inner);
       path.push(layer);
-      findChains(inner, route, path, out, seen);
+      findChains(inner, isTarget, path, out, seen);
       path.pop();
       seen.delete(inner);
     }
   }
 }
 
-function fixedTemplate(chain: RouterLayer[]): string | undefined {
+/** The template of a chain when each layer has one path; the last layer is a route's when `toRoute`. */
+function fixedTemplate(chain: RouterLayer[], toRoute: boolean): string | undefined {
   let template = '';
   for (let i = 0; i < chain.length; i++) {
-    const all = entries(layerPattern(chain[i], i === chain.length - 1));
+    const all = entries(layerPattern(chain[i], toRoute && i === chain.length - 1));
     if (all.length !== 1) return undefined; // which entry matched depends on the request
     template = joinPath(template, patternText(all[0]));
   }
   return template === '' ? '/' : template;
 }
 
-/** Mount template of an app when every mount on the way has one path (`app.use('/shop', shop)`). */
+/** The app a sub-app is mounted in: its `parent`, else the app whose routers mount it. */
+function outerApp(app: ExpressApp): ExpressApp | undefined {
+  return app.parent ?? routerMountOwner.get(app);
+}
+
+/**
+ * The chains of layers from the outer app's router down to each layer mounting `app`: the layers
+ * of `app.use(path, app)` and of `router.use(path, app)`, in stack order. Found once per sub-app,
+ * and again after a mount was learnt.
+ */
+function mountChains(outer: ExpressApp, app: ExpressApp): RouterLayer[][] {
+  let mounts = mountChainCache.get(app);
+  if (mounts === undefined || mounts.outer !== outer || mounts.learnt !== mountsLearnt) {
+    const chains: RouterLayer[][] = [];
+    findChains(routerStack(outer), (layer) => layer.handle === app || isMountOf(layer, app), [], chains, new Set());
+    mounts = { outer, learnt: mountsLearnt, chains };
+    mountChainCache.set(app, mounts);
+  }
+  return mounts.chains;
+}
+
+/**
+ * Mount template of an app when it is mounted once and every mount on the way has one path
+ * (`app.use('/shop', shop)`, `api.use('/shop', shop)`).
+ */
 function fixedPrefix(app: ExpressApp, depth: number): string | undefined {
-  if (app.parent === undefined) return '';
-  const mounts = entries(app.mountpath ?? '/');
-  if (mounts.length !== 1 || depth > MAX_DEPTH) return undefined;
-  const outer = fixedPrefix(app.parent, depth + 1);
-  return outer === undefined ? undefined : joinPath(outer, patternText(mounts[0]));
+  const outer = outerApp(app);
+  if (outer === undefined) return '';
+  if (depth > MAX_DEPTH) return undefined;
+  const chains = mountChains(outer, app);
+  if (chains.length > 1) return undefined;
+  let own: string | undefined;
+  if (app.parent !== undefined) {
+    // the app's own mount path (also when no layer of the parent was recognised as its mount)
+    const mounts = entries(app.mountpath ?? '/');
+    own = mounts.length === 1 ? patternText(mounts[0]) : undefined;
+  } else if (chains.length === 1) own = fixedTemplate(chains[0], false);
+  const prefix = own === undefined ? undefined : fixedPrefix(outer, depth + 1);
+  return prefix === undefined || own === undefined ? undefined : joinPath(prefix, own);
 }
 
 /** Finds the chains of a route in an app's router and what of its template is fixed. */
 function buildChainInfo(app: ExpressApp, route: object): ChainInfo {
   const chains: RouterLayer[][] = [];
-  findChains(routerStack(app), route, [], chains, new Set());
-  const fixed = chains.length === 0 ? patternText((route as RouteObject).path) : chains.length === 1 ? fixedTemplate(chains[0]) : undefined;
+  findChains(routerStack(app), (layer) => layer.route === route, [], chains, new Set());
+  const fixed = chains.length === 0 ? patternText((route as RouteObject).path) : chains.length === 1 ? fixedTemplate(chains[0], true) : undefined;
   const prefix = fixedPrefix(app, 0);
   const template = fixed !== undefined && prefix !== undefined ? joinPath(prefix, fixed) || '/' : undefined;
-  return { app, template, fixed, chains };
+  return { app, learnt: mountsLearnt, template, fixed, chains };
 }
 
 /** Chains of a route for an app other than the first one answering with it (a shared router). */
@@ -190,7 +268,7 @@ function sharedChainInfo(app: ExpressApp, route: object): ChainInfo {
     sharedChainCache.set(app, byRoute);
   }
   let info = byRoute.get(route);
-  if (info === undefined) {
+  if (info === undefined || info.learnt !== mountsLearnt) {
     info = buildChainInfo(app, route);
     byRoute.set(route, info);
   }
@@ -200,8 +278,8 @@ function sharedChainInfo(app: ExpressApp, route: object): ChainInfo {
 /** The chains of a route in an app: one lookup for a route answered from one app only. */
 function chainInfo(app: ExpressApp, route: object): ChainInfo {
   const info = chainCache.get(route);
-  if (info !== undefined && info.app === app) return info;
-  if (info !== undefined) return sharedChainInfo(app, route);
+  if (info !== undefined && info.app === app && info.learnt === mountsLearnt) return info;
+  if (info !== undefined && info.app !== app) return sharedChainInfo(app, route);
   const built = buildChainInfo(app, route);
   chainCache.set(route, built);
   return built;
@@ -213,64 +291,56 @@ function sameEntry(own: unknown, mount: unknown): boolean {
   return typeof own === 'string' && own.replace(/\/+$/, '') === patternText(mount).replace(/\/+$/, '');
 }
 
-/** Whether `layer` is the one Express added to the parent's router for `app.use(path, app)`. */
+/**
+ * Whether `layer` is the one Express added to the parent's router for `app.use(path, app)`: the
+ * sub-app it was seen entering, else (not entered yet) the one whose mount path it has.
+ */
 function isMountOf(layer: RouterLayer, app: ExpressApp): boolean {
   if (layer.handle?.name !== 'mounted_app') return false;
+  const entered = enteredApp.get(layer);
+  if (entered !== undefined) return entered === app;
   if (layer.regexp !== undefined && layer.regexp === app.mountpath) return true;
   const mounts = entries(app.mountpath ?? '/');
   const own = layer.rawPath !== undefined ? entries(layer.rawPath) : express4Alternatives(layer, false).map((a) => a.text);
   return own.length === mounts.length && own.every((entry, i) => sameEntry(entry, mounts[i]));
 }
 
-/** The layers of the parent's router that mount `app`, found once per sub-app and parent. */
-function mountLayers(parent: ExpressApp, app: ExpressApp): RouterLayer[] {
-  let mounts = mountLayerCache.get(app);
-  if (mounts === undefined || mounts.parent !== parent) {
-    mounts = { parent, layers: routerStack(parent).filter((layer) => isMountOf(layer, app)) };
-    mountLayerCache.set(app, mounts);
-  }
-  return mounts.layers;
-}
-
-/** Matches the path with the parent's mount layers for `app`, in stack order. */
-function matchMount(parent: ExpressApp, app: ExpressApp, path: string): LayerMatch | undefined {
-  for (const layer of mountLayers(parent, app)) {
-    const m = matchLayer(layer, false, path);
-    if (m !== undefined) return m;
-  }
-  return undefined;
-}
-
-/**
- * The mount template of a sub-app, read by matching the request path with the mount layers of each
- * parent from the root down (a sub-app mounted at several or parametric paths); when no layer
- * matches, the first mount path, with the rest of the path unknown.
- */
-function mountMatch(app: ExpressApp, path: string, depth: number): MountMatch {
-  const parent = app.parent;
-  if (parent === undefined) return { template: '', rest: path };
-  const outer = depth > MAX_DEPTH ? { template: '', rest: undefined } : mountMatch(parent, path, depth + 1);
-  const m = outer.rest === undefined ? undefined : matchMount(parent, app, outer.rest);
-  if (m === undefined || outer.rest === undefined) return { template: joinPath(outer.template, patternText(app.mountpath ?? '/')), rest: undefined };
-  return { template: joinPath(outer.template, m.pattern), rest: remainder(outer.rest, m.consumed) };
-}
-
-/** Matches a chain against the path below the app's mount, giving the template or undefined. */
-function matchChain(chain: RouterLayer[], path: string): string | undefined {
+/** Matches a chain of layers against a path as Express did: the template and the path left, or undefined. */
+function matchChain(chain: RouterLayer[], path: string, toRoute: boolean): MountMatch | undefined {
   let rest = path;
   let template = '';
   for (let i = 0; i < chain.length; i++) {
-    const m = matchLayer(chain[i], i === chain.length - 1, rest);
+    const m = matchLayer(chain[i], toRoute && i === chain.length - 1, rest);
     if (m === undefined) return undefined;
     template = joinPath(template, m.pattern);
     rest = remainder(rest, m.consumed);
   }
-  return template === '' ? '/' : template;
+  return { template, rest };
 }
 
 /** The template of a chain from the first entry of each layer, for a path no chain matches. */
-function firstEntryTemplate(chain: RouterLayer[]): string {
-  return chain.map((layer, i) => patternText(layerPattern(layer, i === chain.length - 1))).reduce(joinPath, '');
+function firstEntryTemplate(chain: RouterLayer[], toRoute: boolean): string {
+  return chain.map((layer, i) => patternText(layerPattern(layer, toRoute && i === chain.length - 1))).reduce(joinPath, '');
+}
+
+/**
+ * The mount template of a sub-app, read by matching the request path with the layers mounting each
+ * app from the root down (a sub-app mounted at several or parametric paths); when none matches, the
+ * first mount path, with the rest of the path unknown.
+ */
+function mountMatch(app: ExpressApp, path: string, depth: number): MountMatch {
+  const outer = outerApp(app);
+  if (outer === undefined) return { template: '', rest: path };
+  const up = depth > MAX_DEPTH ? { template: '', rest: undefined } : mountMatch(outer, path, depth + 1);
+  const chains = mountChains(outer, app);
+  if (up.rest !== undefined) {
+    for (const chain of chains) {
+      const m = matchChain(chain, up.rest, false);
+      if (m !== undefined) return { template: joinPath(up.template, m.template), rest: m.rest };
+    }
+  }
+  const first = app.parent !== undefined || chains.length === 0 ? patternText(app.mountpath ?? '/') : firstEntryTemplate(chains[0], false);
+  return { template: joinPath(up.template, first), rest: undefined };
 }
 
 /** The template when it depends on the request: the mount path taken, then the chain that matches. */
@@ -279,10 +349,10 @@ function requestTemplate(app: ExpressApp, info: ChainInfo, path: string): string
   if (info.fixed !== undefined) return joinPath(mount.template, info.fixed) || '/';
   let below: string | undefined;
   for (const chain of info.chains) {
-    below = mount.rest === undefined ? undefined : matchChain(chain, mount.rest);
+    below = mount.rest === undefined ? undefined : matchChain(chain, mount.rest, true)?.template;
     if (below !== undefined) break;
   }
-  return joinPath(mount.template, below ?? firstEntryTemplate(info.chains[0])) || '/';
+  return joinPath(mount.template, below ?? firstEntryTemplate(info.chains[0], true)) || '/';
 }
 
 /**

@@ -41,8 +41,8 @@ describe('mergeableExpressMiddleware', () => {
     expect(layerNames(app)).toEqual(['step', 'step', 'step', 'handle']);
     await request(app).get('/x').expect(200, 'x');
     expect(seen).toEqual(['a', 'b', 'c', 'handler']);
-    // the run is one layer now; the error-capture layer sits at the end
-    expect(layerNames(app)).toEqual(['vigil', 'handle', 'vigilCaptureError']);
+    // the run is one layer now; the error-capture layer and the route-end marker sit at the end
+    expect(layerNames(app)).toEqual(['vigil', 'handle', 'vigilCaptureError', 'vigilRouteEnd']);
     seen.length = 0;
     await request(app).get('/x').expect(200, 'x');
     expect(seen).toEqual(['a', 'b', 'c', 'handler']);
@@ -69,7 +69,7 @@ describe('mergeableExpressMiddleware', () => {
     expect(seen).toEqual(['a']);
     await request(app).get('/api/x').set('authorization', 'yes').expect(200);
     expect(seen).toEqual(['a', 'a', 'b', 'mounted', 'c']);
-    expect(layerNames(app)).toEqual(['step', 'auth', 'step', 'step', 'step', 'handle', 'vigilCaptureError']);
+    expect(layerNames(app)).toEqual(['step', 'auth', 'step', 'step', 'step', 'handle', 'vigilCaptureError', 'vigilRouteEnd']);
   });
 
   it('stops the run when a step answers, and passes next(err) to the error handlers', async () => {

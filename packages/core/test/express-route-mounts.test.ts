@@ -44,6 +44,38 @@ describe.each([
     expect(await routeOf(app, ended, '/s1/items/3')).toBe('/s1/items/:sku');
   });
 
+  it('labels a sub-app mounted by two separate app.use() calls with the mount each request came through', async () => {
+    const { app, ended } = observedApp(lib);
+    const shop = lib();
+    shop.get('/items/:sku', ok);
+    app.use('/a', shop);
+    app.use('/b/:region', shop);
+    app.use('/c', shop);
+    // the last mount first, so that a template read then is not kept for the others
+    expect(await routeOf(app, ended, '/c/items/1')).toBe('/c/items/:sku');
+    expect(await routeOf(app, ended, '/a/items/2')).toBe('/a/items/:sku');
+    expect(await routeOf(app, ended, '/b/eu/items/3')).toBe('/b/:region/items/:sku');
+    expect(await routeOf(app, ended, '/b/us/items/4')).toBe('/b/:region/items/:sku');
+    expect(await routeOf(app, ended, '/c/items/5')).toBe('/c/items/:sku');
+    expect(await routeOf(app, ended, '/a/items/6')).toBe('/a/items/:sku');
+  });
+
+  it('labels a sub-app mounted with router.use() with the prefixes of the router', async () => {
+    const { app, ended } = observedApp(lib);
+    const shop = lib();
+    shop.get('/items/:sku', ok);
+    const tenant = lib();
+    tenant.get('/a/:x', ok);
+    const api = lib.Router();
+    api.use('/shop', shop);
+    api.use('/t/:tenant', tenant);
+    app.use('/api/:version', api);
+    expect(await routeOf(app, ended, '/api/v1/shop/items/1')).toBe('/api/:version/shop/items/:sku');
+    expect(await routeOf(app, ended, '/api/v2/shop/items/2')).toBe('/api/:version/shop/items/:sku');
+    expect(await routeOf(app, ended, '/api/v1/t/acme/a/1')).toBe('/api/:version/t/:tenant/a/:x');
+    expect(await routeOf(app, ended, '/api/v2/t/globex/a/2')).toBe('/api/:version/t/:tenant/a/:x');
+  });
+
   it('matches an array route inside a sub-app mounted at a parametric path', async () => {
     const { app, ended } = observedApp(lib);
     const tenant = lib();

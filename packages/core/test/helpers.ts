@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import request from 'supertest';
 import { observeExpress, runInExchange, type Exchange } from '../src';
 
 /** Polls `check` every 5 ms until it is true, failing after `timeoutMs` (robust on a loaded machine). */
@@ -20,4 +21,12 @@ export function observedApp(lib: typeof express = express): { app: express.Expre
     runInExchange(ex, next);
   });
   return { app, ended };
+}
+
+/** The exchange of one GET request to `url` on `app`, once it has ended (`ended` as `observedApp` gives it). */
+export async function exchangeOf(app: express.Express, ended: Exchange[], url: string): Promise<Exchange> {
+  const before = ended.length;
+  await request(app).get(url);
+  await until(() => ended.length > before);
+  return ended[ended.length - 1];
 }
