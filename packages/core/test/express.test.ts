@@ -305,7 +305,12 @@ describe('observeExpress', () => {
     expect(ex.startEpochMs).toBeGreaterThan(Date.now() - 60_000);
   });
 
-  it('counts only its own bytes for a pipelined response without content-length', async () => {
+  /**
+   * Two chunked GET /stream requests on one connection, the second sent once the first answered
+   * (keep-alive) or with it in one write (pipelined): asserts that each exchange counted the bytes
+   * of its own response.
+   */
+  async function eachCountsItsOwnBytes(pipelined: boolean): Promise<void> {
     const { app, ended } = observedApp();
     app.get('/stream', (_req, res) => {
       res.write('abc');
@@ -315,42 +320,10 @@ describe('observeExpress', () => {
     await new Promise((r) => server.once('listening', r));
     const { port } = server.address() as AddressInfo;
     const before = ended.length;
-    // both requests in one write: the second is parsed, and its exchange made, while the first is still answering
     const received = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(port, '127.0.0.1');
       const GET = 'GET /stream HTTP/1.1\r\nHost: x\r\n\r\n';
-      let text = '';
-      socket.setEncoding('latin1');
-      socket.on('data', (d: string) => {
-        text += d;
-        if (text.split('0\r\n\r\n').length - 1 === 2) socket.end();
-      });
-      socket.on('end', () => resolve(text));
-      socket.on('error', reject);
-      socket.write(GET + GET);
-    });
-    await until(() => ended.length >= before + 2);
-    server.close();
-    const [first, second] = received.split(/(?<=0\r\n\r\n)/);
-    expect(ended[before].responseBytes).toBe(Buffer.byteLength(first, 'latin1'));
-    expect(ended[before + 1].responseBytes).toBe(Buffer.byteLength(second, 'latin1'));
-  });
-
-  it('counts the bytes a streamed response put on the socket when it has no content-length', async () => {
-    const { app, ended } = observedApp();
-    app.get('/stream', (_req, res) => {
-      res.write('abc');
-      setTimeout(() => res.end('de'), 5);
-    });
-    const server = http.createServer(app).listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    const { port } = server.address() as AddressInfo;
-    const before = ended.length;
-    // two requests one after the other on one keep-alive connection: the second counts only its own bytes
-    const received = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1');
-      const GET = 'GET /stream HTTP/1.1\r\nHost: x\r\n\r\n';
-      let sentSecond = false;
+      let sentSecond = pipelined;
       let text = '';
       socket.setEncoding('latin1');
       socket.on('data', (d: string) => {
@@ -363,12 +336,22 @@ describe('observeExpress', () => {
       });
       socket.on('end', () => resolve(text));
       socket.on('error', reject);
-      socket.write(GET);
+      socket.write(pipelined ? GET + GET : GET);
     });
     await until(() => ended.length >= before + 2);
     server.close();
     const [first, second] = received.split(/(?<=0\r\n\r\n)/);
     expect(ended[before].responseBytes).toBe(Buffer.byteLength(first, 'latin1'));
     expect(ended[before + 1].responseBytes).toBe(Buffer.byteLength(second, 'latin1'));
+  }
+
+  it('counts the bytes a streamed response put on the socket when it has no content-length', async () => {
+    // one after the other on one keep-alive connection: the second counts only its own bytes
+    await eachCountsItsOwnBytes(false);
+  });
+
+  it('counts only its own bytes for a pipelined response without content-length', async () => {
+    // both in one write: the second is parsed, and its exchange made, while the first is still answering
+    await eachCountsItsOwnBytes(true);
   });
 });
