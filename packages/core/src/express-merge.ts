@@ -65,20 +65,9 @@ export function firstVigilLayer(stack: LayerLike[]): number {
   return stack.findIndex(isMergeable);
 }
 
-/**
- * Whether a function is a vigil package's Express middleware (marked by `mergeableExpressMiddleware`).
- *
- * @example
- * ```ts
- * if (!isVigilMiddleware(layer.handle)) wrap(layer);
- * ```
- */
-export function isVigilMiddleware(fn: unknown): boolean {
-  return typeof fn === 'function' && (fn as unknown as Record<symbol, unknown>)[kMergeable] === true;
-}
-
 function isMergeable(layer: LayerLike): boolean {
-  if (layer.route !== undefined || !isVigilMiddleware(layer.handle)) return false;
+  if (layer.route !== undefined || typeof layer.handle !== 'function') return false;
+  if ((layer.handle as unknown as Record<symbol, unknown>)[kMergeable] !== true) return false;
   // a three-argument middleware mounted at the root of this router
   return (layer.handle as { length: number }).length <= 3 && (layer.slash === true || layer.regexp?.fast_slash === true);
 }

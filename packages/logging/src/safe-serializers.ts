@@ -39,9 +39,10 @@ export function serializerErrorMarker(error: unknown): string {
 }
 
 /**
- * Wraps a serializer so that a throw never costs the whole line: the error goes to the core's
- * error handler (kind `logging.serializers.<key>`) and the field is written as
- * `serializerErrorMarker(error)`.
+ * Wraps a serializer so that a throw never costs the whole line: the field is written as
+ * `serializerErrorMarker(error)` and the core's error handler (kind `logging.serializers.<key>`)
+ * gets an error that names the type and the field, with the original as its `cause` (its message,
+ * which may quote the value, is not in the default warning).
  *
  * @example
  * ```ts
@@ -56,7 +57,8 @@ export function guardSerializer(key: string, fn: Serializer): Serializer {
     try {
       return fn.call(this, value);
     } catch (error) {
-      reportError(kind, error);
+      // the message stays out of the default warning too (it may quote the value); the error is its cause
+      reportError(kind, new Error(`${errorType(error)} thrown by the ${key} serializer (message withheld: it may quote the value; see cause)`, { cause: error }));
       return serializerErrorMarker(error);
     }
   };

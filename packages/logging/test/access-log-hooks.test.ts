@@ -77,7 +77,8 @@ describe('access line with a user hook that throws', () => {
         message: 'GET /users/:id 200',
       });
       expect(reports.map((r) => r.kind)).toEqual(['logging.serializers.req']);
-      expect((reports[0].error as Error).message).toBe('req serializer bug');
+      expect(((reports[0].error as Error).cause as Error).message).toBe('req serializer bug');
+      expect((reports[0].error as Error).message).toBe('Error thrown by the req serializer (message withheld: it may quote the value; see cause)');
     });
   });
 
@@ -133,6 +134,8 @@ describe('access line with a user hook that throws', () => {
       expect(line.b).toBe('[serializer error: unknown error]');
       expect(line.c).toBe('[serializer error: SyntaxError]');
       expect(JSON.stringify(line)).not.toContain('s3cr3t-token');
+      // nor in what the default error handler would print (the message of the reported error)
+      for (const r of reports) expect((r.error as Error).message).not.toContain('s3cr3t-token');
       expect(line.status).toBe(200);
       expect(reports.map((r) => r.kind).sort()).toEqual(['logging.serializers.a', 'logging.serializers.b', 'logging.serializers.c']);
     });

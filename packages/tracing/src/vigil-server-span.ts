@@ -39,8 +39,9 @@ export interface SpanFactoryParts {
   processor: SpanProcessor;
 }
 
-function limitOr(value: unknown, fallback: number): number {
-  return typeof value === 'number' && value >= 0 ? value : fallback;
+/** A count limit as the SDK span applies it: none when unset; any number as given (0 or less keeps none). */
+function countLimit(value: unknown): number {
+  return typeof value === 'number' ? value : Infinity;
 }
 
 /**
@@ -68,12 +69,13 @@ export function spanFactoryParts(tracer: unknown): SpanFactoryParts | undefined 
     sampler,
     idGenerator,
     limits: {
-      attributeCountLimit: limitOr(limits.attributeCountLimit, Infinity),
-      attributeValueLengthLimit: limitOr(limits.attributeValueLengthLimit, Infinity),
-      eventCountLimit: limitOr(limits.eventCountLimit, Infinity),
-      linkCountLimit: limitOr(limits.linkCountLimit, Infinity),
-      attributePerEventCountLimit: limitOr(limits.attributePerEventCountLimit, Infinity),
-      attributePerLinkCountLimit: limitOr(limits.attributePerLinkCountLimit, Infinity),
+      attributeCountLimit: countLimit(limits.attributeCountLimit),
+      // as the SDK span: unset is 0, and a limit of 0 or less truncates nothing (with a warning)
+      attributeValueLengthLimit: typeof limits.attributeValueLengthLimit === 'number' ? limits.attributeValueLengthLimit : 0,
+      eventCountLimit: countLimit(limits.eventCountLimit),
+      linkCountLimit: countLimit(limits.linkCountLimit),
+      attributePerEventCountLimit: countLimit(limits.attributePerEventCountLimit),
+      attributePerLinkCountLimit: countLimit(limits.attributePerLinkCountLimit),
     },
     resource,
     scope,
@@ -308,6 +310,10 @@ export class VigilServerSpan implements SdkSpan {
 
   private truncate(value: AttributeValue): AttributeValue {
     const limit = this.parts.limits.attributeValueLengthLimit;
+    if (!(limit > 0)) {
+      diag.warn(`Attribute value limit must be positive, got ${limit}`);
+      return value;
+    }
     if (typeof value === 'string') return value.length <= limit ? value : value.substring(0, limit);
     if (Array.isArray(value) && limit !== Infinity) return value.map((v) => (typeof v === 'string' && v.length > limit ? v.substring(0, limit) : v)) as AttributeValue;
     return value;

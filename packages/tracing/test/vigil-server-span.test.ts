@@ -80,6 +80,28 @@ describe('VigilServerSpan (the server span vigil starts itself)', () => {
     expect(fail.events[0].attributes).toMatchObject({ 'exception.type': 'TypeError', 'exception.message': 'boom' });
   });
 
+  it.each([
+    ['a value length limit of 0 (the SDK truncates nothing)', { OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '0' }],
+    ['a negative count limit (the SDK keeps no attribute)', { OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '-1' }],
+    ['tight limits', { OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '5', OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '4', OTEL_SPAN_EVENT_COUNT_LIMIT: '0', OTEL_SPAN_LINK_COUNT_LIMIT: '0' }],
+  ])('exports as the SDK span would under %s', async (_title, env: Record<string, string>) => {
+    Object.assign(process.env, env);
+    try {
+      tracing = setupTracing({ serviceName: 'limits', exporter: 'memory', traceSummaries: false });
+      const a = app();
+      await request(a).get('/users/123456789').expect(200);
+      const lean = await waitFor(() => tracing.finishedSpans().find((s) => kindName(s) === 'SERVER'));
+      expect(lean).toBeInstanceOf(VigilServerSpan);
+      tracing.resetFinishedSpans();
+      setActiveTracer(setupTracer(), samplerNeedsStartAttributes(), undefined);
+      await request(a).get('/users/123456789').expect(200);
+      const sdk = await waitFor(() => tracing.finishedSpans().find((s) => kindName(s) === 'SERVER'));
+      expect(exported(lean)).toEqual(exported(sdk));
+    } finally {
+      for (const key of Object.keys(env)) delete process.env[key];
+    }
+  });
+
   it('applies the span limits (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT)', async () => {
     process.env.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT = '3';
     process.env.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT = '6';
