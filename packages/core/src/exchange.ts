@@ -143,6 +143,12 @@ export class ExchangeRecord implements Exchange {
    * vigil observer has claimed it: such an exchange ends without running any sink.
    */
   observed = false;
+  /**
+   * Express: every layer of the root app passed the request on (it reached vigil's route-end
+   * marker, the last layer, before any header was sent): Express's final handler answers it, and
+   * a route that matched it and called `next()` did not answer (see `addRouteEnd` in express.ts).
+   */
+  passedOn = false;
   private pathCache: string | undefined = undefined;
   private routeCache: string | undefined = undefined;
   private routeMatchedCache = false;

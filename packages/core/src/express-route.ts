@@ -5,9 +5,10 @@
  * request (array paths, a sub-app or router mounted at several paths), the request path is matched
  * against the same layers Express used; entries of an array path are never joined. A sub-app's
  * mount template comes from the layers that mount it in the app around it: its `parent`
- * (`app.use(path, subApp)`, whose layer hides the sub-app in a closure: express.ts tells which
- * sub-app each such layer entered, see `noteMountedApp`), or the app whose routers mount it with
- * `router.use(path, subApp)` (no `parent` then, see `noteRouterMountedApp`).
+ * (`app.use(path, subApp)`, whose layer hides the sub-app in a closure and is known by the
+ * sub-app's `mountpath`, the last one it was mounted at), or the app whose routers mount it with
+ * `router.use(path, subApp)` (no `parent` then; express.ts notes that app, read-only, on the root
+ * app's first request, see `noteRouterMountedApp`).
  */
 
 import { compileExpress4Alternatives, type Express4Alternative } from './express4-pattern';
@@ -40,8 +41,6 @@ interface ExpressApp {
 interface ChainInfo {
   /** The app whose router stack was searched. */
   app: object;
-  /** `mountsLearnt` when built: a template built before a mount was learnt is built again. */
-  learnt: number;
   /** The full template when it does not depend on the request (the usual case). */
   template: string | undefined;
   /** The template below the app's mount path when it does not depend on the request. */
@@ -69,33 +68,16 @@ const chainCache = new WeakMap<object, ChainInfo>();
 const sharedChainCache = new WeakMap<object, WeakMap<object, ChainInfo>>();
 const express4Cache = new WeakMap<object, Express4Alternative[]>();
 /** The chains of layers mounting a sub-app in the app around it, per sub-app. */
-const mountChainCache = new WeakMap<object, { outer: object; learnt: number; chains: RouterLayer[][] }>();
-/** The sub-app each `app.use(path, subApp)` layer was seen entering. */
-const enteredApp = new WeakMap<object, object>();
+const mountChainCache = new WeakMap<object, { outer: object; chains: RouterLayer[][] }>();
 /** The app whose routers mount a sub-app with `router.use(path, subApp)`. */
 const routerMountOwner = new WeakMap<object, ExpressApp>();
-/** Counts the mounts learnt: templates and mount chains found before one was learnt are found again. */
-let mountsLearnt = 0;
-
-/**
- * Notes which sub-app an `app.use(path, subApp)` layer entered (Express keeps the sub-app in a
- * closure, and a sub-app mounted by two `app.use()` calls keeps only the last mount path).
- *
- * @example
- * ```ts
- * noteMountedApp(layer, subApp); // learnt on the first request through `layer`
- * ```
- */
-export function noteMountedApp(layer: object, app: object): void {
-  if (enteredApp.get(layer) === app) return;
-  enteredApp.set(layer, app);
-  mountsLearnt++;
-}
 
 /**
  * Notes that the routers of `owner` mount `app` with `router.use(path, app)`: such a sub-app has
  * no `parent`, and its templates take the prefixes of the layers from `owner` down to that mount.
- * The first owner seen is kept.
+ * The first owner seen is kept. Called on the root app's first observed request, before that
+ * request is routed: no template of a route reached through `owner` was built before, so no
+ * cached template has to be built again.
  *
  * @example
  * ```ts
@@ -103,9 +85,7 @@ export function noteMountedApp(layer: object, app: object): void {
  * ```
  */
 export function noteRouterMountedApp(app: object, owner: object): void {
-  if (routerMountOwner.has(app)) return;
-  routerMountOwner.set(app, owner as ExpressApp);
-  mountsLearnt++;
+  if (!routerMountOwner.has(app)) routerMountOwner.set(app, owner as ExpressApp);
 }
 
 function joinPath(prefix: string, part: string): string {
@@ -216,15 +196,15 @@ function outerApp(app: ExpressApp): ExpressApp | undefined {
 
 /**
  * The chains of layers from the outer app's router down to each layer mounting `app`: the layers
- * of `app.use(path, app)` and of `router.use(path, app)`, in stack order. Found once per sub-app,
- * and again after a mount was learnt.
+ * of `app.use(path, app)` and of `router.use(path, app)`, in stack order. Found once per sub-app
+ * and outer app.
  */
 function mountChains(outer: ExpressApp, app: ExpressApp): RouterLayer[][] {
   let mounts = mountChainCache.get(app);
-  if (mounts === undefined || mounts.outer !== outer || mounts.learnt !== mountsLearnt) {
+  if (mounts === undefined || mounts.outer !== outer) {
     const chains: RouterLayer[][] = [];
     findChains(routerStack(outer), (layer) => layer.handle === app || isMountOf(layer, app), [], chains, new Set());
-    mounts = { outer, learnt: mountsLearnt, chains };
+    mounts = { outer, chains };
     mountChainCache.set(app, mounts);
   }
   return mounts.chains;
@@ -257,7 +237,7 @@ function buildChainInfo(app: ExpressApp, route: object): ChainInfo {
   const fixed = chains.length === 0 ? patternText((route as RouteObject).path) : chains.length === 1 ? fixedTemplate(chains[0], true) : undefined;
   const prefix = fixedPrefix(app, 0);
   const template = fixed !== undefined && prefix !== undefined ? joinPath(prefix, fixed) || '/' : undefined;
-  return { app, learnt: mountsLearnt, template, fixed, chains };
+  return { app, template, fixed, chains };
 }
 
 /** Chains of a route for an app other than the first one answering with it (a shared router). */
@@ -268,7 +248,7 @@ function sharedChainInfo(app: ExpressApp, route: object): ChainInfo {
     sharedChainCache.set(app, byRoute);
   }
   let info = byRoute.get(route);
-  if (info === undefined || info.learnt !== mountsLearnt) {
+  if (info === undefined) {
     info = buildChainInfo(app, route);
     byRoute.set(route, info);
   }
@@ -278,8 +258,8 @@ function sharedChainInfo(app: ExpressApp, route: object): ChainInfo {
 /** The chains of a route in an app: one lookup for a route answered from one app only. */
 function chainInfo(app: ExpressApp, route: object): ChainInfo {
   const info = chainCache.get(route);
-  if (info !== undefined && info.app === app && info.learnt === mountsLearnt) return info;
-  if (info !== undefined && info.app !== app) return sharedChainInfo(app, route);
+  if (info !== undefined && info.app === app) return info;
+  if (info !== undefined) return sharedChainInfo(app, route);
   const built = buildChainInfo(app, route);
   chainCache.set(route, built);
   return built;
@@ -292,13 +272,12 @@ function sameEntry(own: unknown, mount: unknown): boolean {
 }
 
 /**
- * Whether `layer` is the one Express added to the parent's router for `app.use(path, app)`: the
- * sub-app it was seen entering, else (not entered yet) the one whose mount path it has.
+ * Whether `layer` is the one Express added to the parent's router for `app.use(path, app)`: a
+ * `mounted_app` layer with the sub-app's mount path. Express keeps only the last mount path of a
+ * sub-app mounted by several `app.use()` calls, so only the layer of that last call is found.
  */
 function isMountOf(layer: RouterLayer, app: ExpressApp): boolean {
   if (layer.handle?.name !== 'mounted_app') return false;
-  const entered = enteredApp.get(layer);
-  if (entered !== undefined) return entered === app;
   if (layer.regexp !== undefined && layer.regexp === app.mountpath) return true;
   const mounts = entries(app.mountpath ?? '/');
   const own = layer.rawPath !== undefined ? entries(layer.rawPath) : express4Alternatives(layer, false).map((a) => a.text);

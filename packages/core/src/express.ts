@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { attachExchange, findExchange, type ExchangeRecord } from './exchange';
-import { firstVigilLayer, isVigilMiddleware, mergeVigilLayers } from './express-merge';
-import { expressRouteTemplate, noteMountedApp, noteRouterMountedApp } from './express-route';
+import { firstVigilLayer, mergeVigilLayers } from './express-merge';
+import { expressRouteTemplate, noteRouterMountedApp } from './express-route';
 import { responseHeadersSent } from './response';
 import { reportError } from './safe-run';
 import type { Exchange } from './types';
@@ -13,7 +13,7 @@ type ErrorHandler = (err: unknown, req: IncomingMessage, res: ServerResponse, ne
 interface ExpressLayerLike {
   /** A middleware, a router (`stack`), a sub-app (`handle` and `set`) or Express's `mounted_app`. */
   handle?: ((...args: never[]) => unknown) & { stack?: ExpressLayerLike[]; handle?: unknown; set?: unknown };
-  route?: { stack?: ExpressLayerLike[] };
+  route?: unknown;
 }
 
 interface ExpressRouterLike {
@@ -28,21 +28,7 @@ interface ExpressAppLike {
 }
 
 const appsWithErrorCapture = new WeakSet<object>();
-/** `mounted_app` layers watched for the sub-app they enter (once each). */
-const watchedMounts = new WeakSet<object>();
-/** Marks the functions vigil put in an app's routers (shared by every copy of the core). */
-const kVigilOwn = Symbol.for('vigil.express.own');
 const MAX_DEPTH = 32;
-
-/** Marks `fn` as vigil's own, so that looking an app through again leaves it alone. */
-function vigilOwn<F extends object>(fn: F): F {
-  Object.defineProperty(fn, kVigilOwn, { value: true });
-  return fn;
-}
-
-function isVigilOwn(fn: unknown): boolean {
-  return (fn as Record<symbol, unknown>)[kVigilOwn] === true || isVigilMiddleware(fn);
-}
 
 /** The app's router: Express 4 keeps it in `_router` (its `app.router` getter throws); Express 5 in `router`. */
 function routerOf(app: ExpressAppLike): ExpressRouterLike | undefined {
@@ -58,7 +44,16 @@ function isExpressApp(fn: unknown): fn is ExpressAppLike {
   return typeof app?.handle === 'function' && typeof app.set === 'function';
 }
 
+/**
+ * The route template, or `undefined` (`(unmatched)`) when no route answered: none matched, or
+ * every layer of the root app passed the request on to Express's final handler, which answered
+ * 404 (see `addRouteEnd`; Express leaves `req.route` naming the last route that matched then).
+ * A mark followed by another answer (the app was called with a `next` of its own, by a server or
+ * router outside it, that answered) leaves the route as Express left it. Read before the end, the
+ * mark alone counts.
+ */
 function resolveExpressRoute(ex: ExchangeRecord): string | undefined {
+  if (ex.passedOn && (!ex.ended || ex.status === 404)) return undefined;
   return expressRouteTemplate(ex.req, ex.path);
 }
 
@@ -66,16 +61,15 @@ function resolveExpressRoute(ex: ExchangeRecord): string | undefined {
  * Error-handling layer added once to the root app on its first request: it keeps the error on the
  * exchange, then passes it on unchanged.
  */
-function vigilCaptureError(err: unknown, _req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+function vigilCaptureError(err: unknown, _req: IncomingMessage, res: ServerResponse, next: Next): void {
   findExchange(res)?.recordError(err);
   next(err);
 }
-vigilOwn(vigilCaptureError);
 
 /**
- * Setup on an app's first observed request: the error capture layer, the route-end marker, a look
- * through the app's routers (see `prepareApp`), then one layer for each run of adjacent vigil
- * middlewares.
+ * Setup on an app's first observed request: the error capture layer, the route-end marker, the
+ * sub-apps its routers mount (read only, see `noteRouterMounts`), then one layer for each run of
+ * adjacent vigil middlewares.
  */
 function setUpAppOnce(req: IncomingMessage): void {
   const own = (req as unknown as { app?: ExpressAppLike }).app;
@@ -86,175 +80,64 @@ function setUpAppOnce(req: IncomingMessage): void {
   appsWithErrorCapture.add(app);
   addErrorCapture(app);
   addRouteEnd(app);
-  prepareApp(app);
-  if (own !== app) prepareApp(own);
+  noteRouterMounts(app);
+  if (own !== app) noteRouterMounts(own);
   // then give each run of adjacent vigil middlewares one layer (see express-merge.ts)
   mergeVigilLayers(routerOf(app));
   if (own !== app) mergeVigilLayers(routerOf(own));
 }
 
 /**
- * Forgets the route of a request that every route passed on with `next()`: Express leaves
- * `req.route` naming the last route that matched, which did not answer. A route that sent its
- * answer and then called `next()` keeps it.
- */
-function forgetPassedRoute(req: IncomingMessage, res: ServerResponse): void {
-  const r = req as unknown as { route?: unknown };
-  if (r.route !== undefined && !responseHeadersSent(res)) r.route = undefined;
-}
-
-/**
- * Adds the route-end marker at the end of a root app's router: reached only by requests that every
- * layer passed on, which Express's final handler answers next (404), it forgets their route.
- * Appending moves no layer under requests being routed, so the first request is covered too. When
- * the app added layers after it (routes added after the first request), the marker moves back to
- * the end, in a new stack array (requests being routed keep theirs), and the app is looked through
- * again: requests those routes answer then never pass it.
+ * Appends the route-end marker to a root app's router, once, at the end: a request reaching it was
+ * passed on by every layer of the app, and Express's final handler answers it next (404). When no
+ * headers were sent by then, the marker notes that on the request's exchange (`passedOn`); it
+ * changes nothing of the request's, response's or app's. It is never moved: once the app has added
+ * layers after it (routes added after the first request), it is no longer the last layer of the
+ * root router and does nothing, as a request reaching it may still be answered by those layers.
+ * Appending moves no layer under requests being routed, so the first request is covered too.
  */
 function addRouteEnd(app: ExpressAppLike): void {
   if (typeof app.use !== 'function') return;
   let marker: ExpressLayerLike | undefined;
-  app.use(
-    vigilOwn(function vigilRouteEnd(req: IncomingMessage, res: ServerResponse, next: Next): void {
-      forgetPassedRoute(req, res);
-      const router = routerOf(app);
-      const stack = router?.stack;
-      if (router !== undefined && Array.isArray(stack) && stack[stack.length - 1] !== marker) {
-        const at = stack.indexOf(marker as ExpressLayerLike);
-        if (at >= 0) {
-          router.stack = [...stack.slice(0, at), ...stack.slice(at + 1), marker as ExpressLayerLike];
-          prepareApp(app);
-        }
-      }
-      next();
-    }),
-  );
+  app.use(function vigilRouteEnd(_req: IncomingMessage, res: ServerResponse, next: Next): void {
+    const stack = routerOf(app)?.stack;
+    if (marker !== undefined && Array.isArray(stack) && stack[stack.length - 1] === marker && !responseHeadersSent(res)) {
+      const ex = findExchange(res);
+      if (ex !== undefined) ex.passedOn = true;
+    }
+    next();
+  });
   const stack = routerOf(app)?.stack;
-  marker = stack?.[stack.length - 1];
+  marker = Array.isArray(stack) ? stack[stack.length - 1] : undefined;
 }
 
 /**
- * An error handler of the app's that first keeps the error it is given on the exchange: errors
- * answered by an error handler of a router, route or sub-app never reach the root capture layer.
- * Express calls a four-parameter handler only with an error: requests without one never run this.
+ * Notes, for route templates, the sub-apps that an app's routers mount with
+ * `router.use(path, subApp)` (such a sub-app has no `parent`; see `noteRouterMountedApp`), through
+ * nested routers and those sub-apps' own routers. Reads the stacks only: no layer, handle or stack
+ * array is changed. Done on the root app's first observed request: sub-apps mounted later, or
+ * inside a sub-app mounted with `app.use()` (whose layer hides it in a closure), are not seen.
  */
-function keepingErrors(handle: ErrorHandler): ErrorHandler {
-  return vigilOwn(function vigilKeepError(this: unknown, err: unknown, req: IncomingMessage, res: ServerResponse, next: Next): unknown {
-    findExchange(res)?.recordError(err);
-    return handle.call(this, err, req, res, next);
-  });
-}
-
-/**
- * A middleware of the app's placed after every route of its router: a request reaching it was
- * passed on by any route that matched it (a 404 catch-all after such a route answers as no route).
- */
-function afterRoutes(handle: Handler): Handler {
-  return vigilOwn(function vigilAfterRoutes(this: unknown, req: IncomingMessage, res: ServerResponse, next: Next): unknown {
-    forgetPassedRoute(req, res);
-    return handle.call(this, req, res, next);
-  });
-}
-
-function keepErrors(layer: ExpressLayerLike): void {
-  const handle = layer.handle;
-  if (typeof handle === 'function' && handle.length === 4 && !isVigilOwn(handle)) layer.handle = keepingErrors(handle as unknown as ErrorHandler);
-}
-
-/**
- * Looks through an app's router, its routes, nested routers and sub-apps mounted with
- * `router.use(path, subApp)`, changing no stack array: each error handler keeps its error (see
- * `keepingErrors`), the middlewares after the last route of each router forget a route that passed
- * the request on (see `afterRoutes`), and each `app.use(path, subApp)` layer learns its sub-app on
- * the first request through it (see `watchMount`), which is then looked through the same way.
- * Only handlers are wrapped, in place: no layer moves under requests being routed, and requests
- * that a route answers run nothing more. Done on the app's first request and when the app added
- * layers since (see `addRouteEnd`); what routers and sub-apps add later is not seen.
- */
-function prepareApp(app: ExpressAppLike): void {
+function noteRouterMounts(app: ExpressAppLike): void {
   try {
-    prepareStack(routerOf(app)?.stack, app, new Set(), 0);
+    noteStackMounts(routerOf(app)?.stack, app, new Set(), 0);
   } catch (error) {
     reportError('core.express', error);
   }
 }
 
-function prepareStack(stack: ExpressLayerLike[] | undefined, app: ExpressAppLike, seen: Set<unknown>, depth: number): void {
+function noteStackMounts(stack: ExpressLayerLike[] | undefined, app: ExpressAppLike, seen: Set<unknown>, depth: number): void {
   if (!Array.isArray(stack) || seen.has(stack) || depth > MAX_DEPTH) return;
   seen.add(stack);
-  let lastRoute = -1;
-  for (let i = 0; i < stack.length; i++) {
-    const layer = stack[i];
+  for (const layer of stack) {
     const handle = layer.handle;
-    if (layer.route !== undefined && layer.route !== null) {
-      lastRoute = i;
-      for (const step of layer.route.stack ?? []) keepErrors(step);
-    } else if (typeof handle !== 'function') continue;
-    else if (handle.length === 4) keepErrors(layer);
-    else if (Array.isArray(handle.stack)) {
-      lastRoute = i;
-      prepareStack(handle.stack, app, seen, depth + 1);
-    } else if (isExpressApp(handle)) {
-      lastRoute = i;
+    if ((layer.route !== undefined && layer.route !== null) || typeof handle !== 'function') continue;
+    if (Array.isArray(handle.stack)) noteStackMounts(handle.stack, app, seen, depth + 1);
+    else if (isExpressApp(handle)) {
       noteRouterMountedApp(handle, app);
-      prepareStack(routerOf(handle)?.stack, handle, seen, depth + 1);
-    } else if (handle.name === 'mounted_app') {
-      lastRoute = i;
-      watchMount(layer, app);
+      noteStackMounts(routerOf(handle)?.stack, handle, seen, depth + 1);
     }
   }
-  if (lastRoute < 0) return; // no route: nothing to forget
-  for (let i = lastRoute + 1; i < stack.length; i++) {
-    const handle = stack[i].handle;
-    if (typeof handle === 'function' && handle.length <= 3 && !isVigilOwn(handle)) stack[i].handle = afterRoutes(handle as unknown as Handler);
-  }
-}
-
-/**
- * Learns which sub-app an `app.use(path, subApp)` layer enters (Express keeps it in a closure), on
- * the first request through the layer, before any layer of the sub-app runs, so that its error
- * handlers keep that request's error too. Express 5's `app.handle` and Express 4's `expressInit`
- * both read `res.locals` right after giving `req` and `res` the sub-app's prototypes: for that one
- * call a getter stands in for `res.locals`, reads the sub-app off the response's new prototype and
- * puts the property back as it was.
- */
-function watchMount(layer: ExpressLayerLike, outer: ExpressAppLike): void {
-  if (watchedMounts.has(layer)) return;
-  watchedMounts.add(layer);
-  const mount = layer.handle as unknown as Handler;
-  // named as Express names it: express-route.ts knows mount layers by that name
-  layer.handle = function mounted_app(req: IncomingMessage, res: ServerResponse, next: Next): unknown {
-    layer.handle = mount as ExpressLayerLike['handle'];
-    const locals = Object.getOwnPropertyDescriptor(res, 'locals');
-    if (locals?.configurable !== true || !('value' in locals)) return mount(req, res, next);
-    let pending = true;
-    const restore = (value: unknown): void => {
-      if (!pending) return;
-      pending = false;
-      Object.defineProperty(res, 'locals', { ...locals, value });
-    };
-    Object.defineProperty(res, 'locals', {
-      configurable: true,
-      enumerable: locals.enumerable,
-      get(): unknown {
-        restore(locals.value);
-        const sub = (Object.getPrototypeOf(res) as { app?: unknown } | null)?.app;
-        if (sub !== outer && isExpressApp(sub)) {
-          noteMountedApp(layer, sub);
-          prepareApp(sub);
-        }
-        return locals.value;
-      },
-      set(value: unknown): void {
-        restore(value);
-      },
-    });
-    try {
-      return mount(req, res, next);
-    } finally {
-      restore(locals.value);
-    }
-  } as ExpressLayerLike['handle'];
 }
 
 /**
@@ -266,7 +149,7 @@ function watchMount(layer: ExpressLayerLike, outer: ExpressAppLike): void {
  * first request is being routed on, so that its error is kept too: a request that never passed a
  * vigil layer and is inside an asynchronous error handler past that point at that moment would
  * meet that handler again when it calls `next(err)`. Error handlers of a router or sub-app of the
- * app's answer errors that never reach the root: those keep them themselves (see `prepareApp`).
+ * app's answer errors that never reach the root: those are not seen.
  */
 function addErrorCapture(app: ExpressAppLike): void {
   if (typeof app.use !== 'function') return;
