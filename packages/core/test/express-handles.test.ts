@@ -1,12 +1,7 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
-import { exchangeOf, observedApp } from './helpers';
+import { EXPRESS_VERSIONS, exchangeOf, observedApp, routerStackOf, type ExpressModule } from './helpers';
 
-// Express 4.x installed under an npm alias; its Layer has `regexp` and `keys`, not `rawPath`.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const express4 = require('express4') as typeof import('express');
-
-type ExpressModule = typeof express;
 type Fn = ((...args: never[]) => unknown) & { stack?: Layer[]; handle?: unknown; set?: unknown };
 interface Layer {
   name: string;
@@ -26,8 +21,7 @@ interface Seen {
 const VIGIL_LAYERS = ['vigilCaptureError', 'vigilRouteEnd'];
 
 function stackOf(app: unknown): Layer[] {
-  const holder = app as { _router?: { stack: Layer[] }; router?: { stack: Layer[] } };
-  return (holder._router ?? holder.router)?.stack ?? [];
+  return routerStackOf<Layer>(app);
 }
 
 /** Every layer of a stack, its routes, nested routers and sub-apps mounted with router.use(), with its handle as now. */
@@ -43,10 +37,7 @@ function snapshot(stack: Layer[], where: string, out: Seen[] = [], stacks: Map<L
   return { layers: out, stacks };
 }
 
-describe.each([
-  ['Express 5', express],
-  ['Express 4', express4],
-])("the app's own layers after requests (%s)", (_name, lib: ExpressModule) => {
+describe.each(EXPRESS_VERSIONS)("the app's own layers after requests (%s)", (_name, lib: ExpressModule) => {
   it('keeps every handle of the app, its routers, routes and sub-apps: same function, name and length; no layer added or moved but vigil\'s two at the root', async () => {
     const { app, ended } = observedApp(lib);
     function maintenance(_req: Request, _res: Response, next: NextFunction): void { next(); }

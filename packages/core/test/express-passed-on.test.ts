@@ -2,21 +2,15 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import request from 'supertest';
 import { UNMATCHED_ROUTE } from '../src';
-import { exchangeOf, observedApp, until } from './helpers';
+import { EXPRESS_VERSIONS, exchangeOf, observedApp, routerStackOf, until, type ExpressModule } from './helpers';
 
-// Express 4.x installed under an npm alias; its Layer has `regexp` and `keys`, not `rawPath`.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const express4 = require('express4') as typeof import('express');
-
-type ExpressModule = typeof express;
 type Layer = { name: string; handle: unknown };
 
 const passOn = (_req: Request, _res: Response, next: NextFunction): void => { next(); };
 const notFound = (_req: Request, res: Response): void => { res.status(404).send('no such page'); };
 
 function rootStack(app: express.Express): Layer[] {
-  const holder = app as unknown as { _router?: { stack: Layer[] }; router: { stack: Layer[] } };
-  return (holder._router ?? holder.router).stack;
+  return routerStackOf<Layer>(app);
 }
 
 /** The route Express left on the request, as the app sees it (vigil never changes it). */
@@ -24,10 +18,7 @@ function routePathOf(req: unknown): unknown {
   return (req as { route?: { path?: unknown } }).route?.path;
 }
 
-describe.each([
-  ['Express 5', express],
-  ['Express 4', express4],
-])('routes that passed on with next() (%s)', (_name, lib: ExpressModule) => {
+describe.each(EXPRESS_VERSIONS)('routes that passed on with next() (%s)', (_name, lib: ExpressModule) => {
   it("labels a request that Express's final handler answered after a matching route passed on as unmatched, leaving req.route alone", async () => {
     const { app, ended } = observedApp(lib);
     app.get('/users/:id', passOn);

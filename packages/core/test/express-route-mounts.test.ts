@@ -2,13 +2,8 @@ import express, { type Request, type Response } from 'express';
 import request from 'supertest';
 import type { Exchange } from '../src';
 import { expressRouteTemplate } from '../src/express-route';
-import { observedApp, until } from './helpers';
+import { EXPRESS_VERSIONS, observedApp, routerStackOf, until, type ExpressModule } from './helpers';
 
-// Express 4.x installed under an npm alias; its Layer has `regexp` and `keys`, not `rawPath`.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const express4 = require('express4') as typeof import('express');
-
-type ExpressModule = typeof express;
 
 const ok = (_req: Request, res: Response): void => { res.send('ok'); };
 
@@ -22,18 +17,13 @@ async function routeOf(app: express.Express, ended: Exchange[], url: string): Pr
 
 /** The route layer of `app`'s own router registered for `path`, as Express 5 or Express 4 keeps it. */
 function routeRegisteredAt(app: express.Express, path: unknown): object {
-  const holder = app as unknown as { _router?: { stack: Layer[] }; router: { stack: Layer[] } };
-  type Layer = { route?: { path: unknown } };
-  const stack = (holder._router ?? holder.router).stack;
+  const stack = routerStackOf<{ route?: { path: unknown } }>(app);
   const layer = stack.find((l) => l.route !== undefined && JSON.stringify(l.route.path) === JSON.stringify(path));
   if (layer?.route === undefined) throw new Error('route not registered');
   return layer.route;
 }
 
-describe.each([
-  ['Express 5', express],
-  ['Express 4', express4],
-])('expressRouteTemplate with rare mount layouts (%s)', (_name, lib: ExpressModule) => {
+describe.each(EXPRESS_VERSIONS)('expressRouteTemplate with rare mount layouts (%s)', (_name, lib: ExpressModule) => {
   it('labels a sub-app mounted at several paths with the path each request came through', async () => {
     const { app, ended } = observedApp(lib);
     const shop = lib();

@@ -1,9 +1,7 @@
 import request from 'supertest';
 import { mergeableExpressMiddleware, observeExpress, runInExchange, UNMATCHED_ROUTE, type Exchange } from '../src';
+import { express4 } from './helpers';
 
-// Express 4.x installed under an npm alias; its Layer has `regexp` and `keys`, not `rawPath`.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const express4 = require('express4') as typeof import('express');
 
 describe('observeExpress on Express 4', () => {
   it('rebuilds templates of nested and parametric mounts from the layer regexps', async () => {
