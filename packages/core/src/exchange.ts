@@ -362,8 +362,17 @@ function runSink(sink: ExchangeSink, ex: Exchange): void {
   }
 }
 
-/** An error counts toward `error` unless it carries a 4xx status (`ctx.throw(404)`, http-errors). */
-function isServerError(error: unknown): boolean {
+/**
+ * Whether an error is the server's: any error except one carrying a 4xx `status` or `statusCode`
+ * (`ctx.throw(404)`, http-errors), which is the client's. It decides an exchange's `error` outcome.
+ *
+ * @example
+ * ```ts
+ * isServerError(new Error('db down')); // true
+ * isServerError(Object.assign(new Error('no such user'), { status: 404 })); // false
+ * ```
+ */
+export function isServerError(error: unknown): boolean {
   if (error === undefined || error === null) return false;
   const status = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
   return !(typeof status === 'number' && status >= 400 && status < 500);

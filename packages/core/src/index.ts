@@ -14,7 +14,7 @@ export type {
   TraceIds,
   TraceSummary,
 } from './types';
-export { onExchangeEnd, findExchange, setExchangeRoute, UNMATCHED_ROUTE, CLIENT_CLOSED_STATUS, SERVER_TIMEOUT_STATUS } from './exchange';
+export { onExchangeEnd, findExchange, setExchangeRoute, isServerError, UNMATCHED_ROUTE, CLIENT_CLOSED_STATUS, SERVER_TIMEOUT_STATUS } from './exchange';
 export { observeExpress } from './express';
 export { mergeableExpressMiddleware } from './express-merge';
 export { responseHeader, setResponseHeader, responseHeadersSent, responseFinished, onResponse } from './response';

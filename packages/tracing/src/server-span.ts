@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type HrTime, type Span } from '@opentelemetry/api';
 import type { Exchange } from '@vigil/core';
-import { compilePathFilter, reportError, responseHeadersSent, setResponseHeader } from '@vigil/core';
+import { compilePathFilter, isServerError, reportError, responseHeadersSent, setResponseHeader } from '@vigil/core';
 import { dropSpan, EXCHANGE_KEY, keepQuietSpans, kReusedServerSpan, samplerNeedsStartAttributes, serverSpanParts, setupTracer } from './runtime';
 import { startServerSpan, urlScheme, VigilServerSpan } from './vigil-server-span';
 import type { ServerTracingOptions } from './types';
@@ -122,14 +122,6 @@ export function enterServerSpan(ex: Exchange, config: ServerTracingConfig): Cont
   ex.traceFlags = flags;
   if (config.traceResponse && !responseHeadersSent(ex.res)) setResponseHeader(ex.res, TRACERESPONSE_HEADER, formatTraceparent(sc.traceId, sc.spanId, flags));
   return ctx;
-}
-
-/** An error carrying a 4xx status (`ctx.throw(404)`, http-errors) is the client's, not ours. */
-function isServerError(error: unknown): boolean {
-  if (error === undefined || error === null) return false;
-  const e = error as { status?: unknown; statusCode?: unknown };
-  const status = e.status ?? e.statusCode;
-  return !(typeof status === 'number' && status >= 400 && status < 500);
 }
 
 function errorType(error: unknown, status: number): string {
