@@ -109,6 +109,33 @@ export function writeAnswer(req: IncomingMessage, res: ServerResponse, answer: E
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+/**
+ * Tells whether a raw URL (query string included) asks for the endpoint at `path`: the path
+ * itself or the path with one trailing slash (`/metrics/`, which Express and `@koa/router` route
+ * to the same handler by default), with or without a query string. No allocation.
+ *
+ * @example
+ * ```ts
+ * const isEndpoint = endpointUrlMatcher('/metrics');
+ * isEndpoint('/metrics/?x=1'); // true
+ * isEndpoint('/metricsx');     // false
+ * ```
+ */
+export function endpointUrlMatcher(path: string | false): (url: string) => boolean {
+  if (path === false) return () => false;
+  const slashed = path.endsWith('/');
+  return (url: string): boolean => {
+    if (!url.startsWith(path)) return false;
+    let at = path.length;
+    if (url.length === at) return true;
+    if (!slashed && url.charCodeAt(at) === 47 /* / */) {
+      at++;
+      if (url.length === at) return true;
+    }
+    return url.charCodeAt(at) === 63 /* ? */;
+  };
+}
+
 /** The path of a URL without its query string. */
 export function pathOf(url: string | undefined): string {
   if (url === undefined) return '/';

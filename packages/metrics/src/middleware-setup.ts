@@ -1,6 +1,6 @@
 import { compilePathFilter } from '@vigil/core';
 import { createMetrics, type MetricsEngine } from './create-metrics';
-import { createEndpoint, pathOf, type MetricsEndpoint } from './endpoint';
+import { createEndpoint, endpointUrlMatcher, pathOf, type MetricsEndpoint } from './endpoint';
 import type { MiddlewareOptions } from './types';
 
 /** Everything a middleware needs, prepared once in its factory. */
@@ -30,11 +30,7 @@ export function setupMiddleware(options: MiddlewareOptions | undefined): Middlew
   if (metrics !== undefined && ignored.length > 0) fail(`${ignored.join(', ')} would be ignored next to metrics: give them to createMetrics() instead`);
   const engine = (metrics ?? createMetrics(engineOptions)) as MetricsEngine;
   const endpoint = createEndpoint((om) => engine.scrape(om), { path, authorize, bearerToken, gzip, openMetrics, timeoutMs });
-  const served = endpoint.path;
-  const isEndpoint =
-    served === false
-      ? () => false
-      : (url: string): boolean => url.startsWith(served) && (url.length === served.length || url.charCodeAt(served.length) === 63 /* ? */);
+  const isEndpoint = endpointUrlMatcher(endpoint.path);
   const isExcluded = excluded === undefined ? undefined : (url: string): boolean => excluded(pathOf(url));
   return { engine, endpoint, isEndpoint, isExcluded };
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { reportError } from '@vigil/core';
 import { Registry } from 'prom-client';
-import { createEndpoint, pathOf, writeAnswer } from './endpoint';
+import { createEndpoint, endpointUrlMatcher, writeAnswer } from './endpoint';
 import { renderMetrics } from './exposition';
 import type { MetricsServer, ServeMetricsOptions } from './types';
 
@@ -38,8 +38,9 @@ export async function serveMetrics(options: ServeMetricsOptions): Promise<Metric
     scrape = (om) => renderMetrics(registry, om);
   } else fail('serveMetrics needs metrics (an engine) or a registry');
   const endpoint = createEndpoint(scrape, endpointOptions);
+  const isEndpoint = endpoint.path === false ? () => true : endpointUrlMatcher(endpoint.path);
   const server: Server = createServer((req, res) => {
-    if (endpoint.path !== false && pathOf(req.url) !== endpoint.path) {
+    if (!isEndpoint(req.url ?? '/')) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('Not Found\n');
       return;

@@ -267,6 +267,8 @@ describe('serveMetrics', () => {
       expect(res.status).toBe(200);
       expect(sample(res.body, 'http_requests_total', { route: 'r' })).toBe(1);
       expect((await get(server.url.replace('/metrics', '/other'))).status).toBe(404);
+      expect((await get(server.url + '/')).status).toBe(200);
+      expect((await get(server.url + 'x')).status).toBe(404);
     } finally {
       await server.close();
       metrics.close();

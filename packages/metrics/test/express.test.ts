@@ -239,10 +239,15 @@ describe('expressMetrics', () => {
     const app2 = buildApp(local, { exclude: ['/bad'] });
     await request(app2).get('/bad').expect(400);
     await request(app2).get('/metrics?x=1').expect(200);
+    // one trailing slash reaches the endpoint too, as Express routes it; a longer name does not
+    expect((await request(app2).get('/metrics/').expect(200)).text).toContain('http_requests_total');
+    await request(app2).get('/metrics/?x=1').expect(200);
     const { text } = await request(app2).get('/metrics').expect(200);
     expect(sample(text, 'http_requests_total', { route: '/bad' })).toBeUndefined();
     expect(sample(text, 'http_requests_total', { route: '(unmatched)' })).toBeUndefined();
     expect(text).not.toContain('route="/metrics"');
+    await request(app2).get('/metricsx').expect(404);
+    await request(app2).get('/metrics//').expect(404);
     const app3 = buildApp(local, { path: false });
     await request(app3).get('/metrics').expect(404);
     local.close();

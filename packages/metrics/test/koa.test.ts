@@ -106,6 +106,12 @@ describe('koaMetrics', () => {
     expect(promtoolCheck(text)).toEqual({ status: 0, output: '' });
   });
 
+  it('serves the endpoint with one trailing slash too, as @koa/router routes it, and not a longer name', async () => {
+    expect((await request(app.callback()).get('/metrics/').expect(200)).text).toContain('http_requests_total');
+    await request(app.callback()).get('/metrics/?x=1').expect(200);
+    await request(app.callback()).get('/metricsx').expect(404);
+  });
+
   it('serves OpenMetrics when asked and gzip when accepted', async () => {
     const om = await request(app.callback()).get('/metrics').set('accept', 'application/openmetrics-text; version=1.0.0').expect(200);
     expect(om.headers['content-type']).toContain('application/openmetrics-text');
