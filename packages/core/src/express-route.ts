@@ -88,6 +88,27 @@ export function noteRouterMountedApp(app: object, owner: object): void {
   if (!routerMountOwner.has(app)) routerMountOwner.set(app, owner as ExpressApp);
 }
 
+/**
+ * The function an instrumentation wrapped, or `fn` itself: shimmer (which OpenTelemetry's
+ * instrumentations use) keeps the original as `__original` on its wrapper. OpenTelemetry's express
+ * instrumentation wraps every layer's handle, a sub-app's and a router's too; the sub-app a
+ * request enters is the original.
+ *
+ * @example
+ * ```ts
+ * unwrapped(layer.handle) === subApp; // also when an instrumentation wrapped the layer
+ * ```
+ */
+export function unwrapped<T>(fn: T): T {
+  let current: unknown = fn;
+  for (let depth = 0; depth < 8 && typeof current === 'function'; depth++) {
+    const original = (current as { __original?: unknown }).__original;
+    if (typeof original !== 'function') break;
+    current = original;
+  }
+  return current as T;
+}
+
 function joinPath(prefix: string, part: string): string {
   if (part === '' || part === '/') return prefix;
   const head = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
@@ -203,7 +224,7 @@ function mountChains(outer: ExpressApp, app: ExpressApp): RouterLayer[][] {
   let mounts = mountChainCache.get(app);
   if (mounts === undefined || mounts.outer !== outer) {
     const chains: RouterLayer[][] = [];
-    findChains(routerStack(outer), (layer) => layer.handle === app || isMountOf(layer, app), [], chains, new Set());
+    findChains(routerStack(outer), (layer) => unwrapped(layer.handle) === app || isMountOf(layer, app), [], chains, new Set());
     mounts = { outer, chains };
     mountChainCache.set(app, mounts);
   }
@@ -277,7 +298,7 @@ function sameEntry(own: unknown, mount: unknown): boolean {
  * sub-app mounted by several `app.use()` calls, so only the layer of that last call is found.
  */
 function isMountOf(layer: RouterLayer, app: ExpressApp): boolean {
-  if (layer.handle?.name !== 'mounted_app') return false;
+  if (unwrapped(layer.handle)?.name !== 'mounted_app') return false;
   if (layer.regexp !== undefined && layer.regexp === app.mountpath) return true;
   const mounts = entries(app.mountpath ?? '/');
   const own = layer.rawPath !== undefined ? entries(layer.rawPath) : express4Alternatives(layer, false).map((a) => a.text);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { attachExchange, findExchange, type ExchangeRecord } from './exchange';
 import { firstVigilLayer, mergeVigilLayers } from './express-merge';
-import { expressRouteTemplate, noteRouterMountedApp } from './express-route';
+import { expressRouteTemplate, noteRouterMountedApp, unwrapped } from './express-route';
 import { responseHeadersSent } from './response';
 import { reportError } from './safe-run';
 import type { Exchange } from './types';
@@ -130,7 +130,7 @@ function noteStackMounts(stack: ExpressLayerLike[] | undefined, app: ExpressAppL
   if (!Array.isArray(stack) || seen.has(stack) || depth > MAX_DEPTH) return;
   seen.add(stack);
   for (const layer of stack) {
-    const handle = layer.handle;
+    const handle = unwrapped(layer.handle) as ExpressLayerLike['handle'];
     if ((layer.route !== undefined && layer.route !== null) || typeof handle !== 'function') continue;
     if (Array.isArray(handle.stack)) noteStackMounts(handle.stack, app, seen, depth + 1);
     else if (isExpressApp(handle)) {

@@ -238,6 +238,39 @@ describe('expressTracing', () => {
     expect(registeredPackage('tracing')?.snapshot?.()).toMatchObject({ serviceName: 'orders', exporter: 'memory' });
   });
 
+  it('names spans by the whole template with OpenTelemetry\'s express instrumentation also on (it wraps every layer, sub-apps included)', async () => {
+    const { ExpressInstrumentation } = require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
+    const instrumentation = new ExpressInstrumentation();
+    instrumentation.enable();
+    // jest's module registry never reaches the instrumentation's require hook: patch the loaded module
+    const definition = instrumentation.getModuleDefinitions().find((d) => d.name === 'express');
+    definition?.patch?.(express, '5.0.0');
+    try {
+      const a = express();
+      a.use(expressTracing());
+      const users = express.Router();
+      users.get('/users/:id', (_req, res) => res.send('u'));
+      const v1 = express.Router();
+      v1.use('/v1', users);
+      a.use('/api', v1);
+      const shop = express();
+      shop.get('/items/:id', (_req, res) => res.send('i'));
+      const mount = express.Router();
+      mount.use('/shop', shop);
+      a.use(mount);
+      const sub = express();
+      sub.get('/things/:id', (_req, res) => res.send('t'));
+      a.use('/sub', sub);
+      expect(((a as unknown as { router: { stack: Array<{ handle: { __wrapped?: boolean } }> } }).router.stack.at(-1)?.handle.__wrapped)).toBe(true);
+      for (const path of ['/api/v1/users/1', '/shop/items/2', '/sub/things/3']) await request(a).get(path).expect(200);
+      const names = (await waitFor(() => (serverSpans().length >= 3 ? serverSpans() : undefined))).map((s) => s.name);
+      expect(names.sort()).toEqual(['GET /api/v1/users/:id', 'GET /shop/items/:id', 'GET /sub/things/:id']);
+    } finally {
+      definition?.unpatch?.(express);
+      instrumentation.disable();
+    }
+  });
+
   it('rejects bad options at construction', () => {
     expect(() => expressTracing({ ignorePaths: 'x' as never })).toThrow(TypeError);
     expect(() => expressTracing({ traceResponse: 'yes' as never })).toThrow(/traceResponse/);
