@@ -149,6 +149,68 @@ function koaAll(app: import('koa')): void {
   app.use(koaDashboard({ enabled: true }));
 }
 
+/**
+ * What a floor scenario does at the end of each request, built once: the least the whole stack
+ * must do, by hand, with the libraries vigil is built on. Used to read the whole-stack targets by.
+ */
+interface FloorRecorder {
+  /** At the start: request id echoed, a sampled SDK server span started, `traceresponse` set. */
+  begin(method: string, setHeader: (name: string, value: string) => void): { id: string; span: import('@opentelemetry/api').Span; start: number };
+  /** At the end: span named and ended, counter and histogram recorded, one access line written. */
+  end(request: { id: string; span: import('@opentelemetry/api').Span; start: number }, method: string, route: string, status: number): void;
+}
+
+function floorRecorder(): FloorRecorder {
+  const { BasicTracerProvider, BatchSpanProcessor, AlwaysOnSampler } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const client = require('prom-client') as typeof import('prom-client');
+  const pino = require('pino') as typeof import('pino');
+  const { performance } = require('node:perf_hooks') as typeof import('node:perf_hooks');
+  const provider = new BasicTracerProvider({
+    sampler: new AlwaysOnSampler(),
+    spanProcessors: [new BatchSpanProcessor(discardSpans as never, { maxQueueSize: 8192, maxExportBatchSize: 512, scheduledDelayMillis: 1000 })],
+  });
+  const tracer = provider.getTracer('floor');
+  const registry = new client.Registry();
+  const labelNames = ['method', 'route', 'status_code'];
+  const requests = new client.Counter({ name: 'http_requests_total', help: 'Requests.', labelNames, registers: [registry] });
+  const duration = new client.Histogram({ name: 'http_request_duration_seconds', help: 'Duration.', labelNames, registers: [registry] });
+  // each series' children looked up once, by one string key
+  const series = new Map<string, { count: import('prom-client').Counter.Internal; time: import('prom-client').Histogram.Internal<string> }>();
+  const destination = pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 });
+  let counter = 0;
+  return {
+    begin(method, setHeader) {
+      const id = `floor-${++counter}`;
+      setHeader('x-request-id', id);
+      const span = tracer.startSpan(method, { kind: 1 /* SERVER */ });
+      const sc = span.spanContext();
+      setHeader('traceresponse', `00-${sc.traceId}-${sc.spanId}-01`);
+      return { id, span, start: performance.now() };
+    },
+    end(request, method, route, status) {
+      const ms = performance.now() - request.start;
+      const span = request.span;
+      span.updateName(`${method} ${route}`);
+      span.setAttribute('http.route', route);
+      span.setAttribute('http.response.status_code', status);
+      span.end();
+      const key = `${method} ${route} ${status}`;
+      let children = series.get(key);
+      if (children === undefined) {
+        const labels = { method, route, status_code: String(status) };
+        children = { count: requests.labels(labels), time: duration.labels(labels) };
+        series.set(key, children);
+      }
+      children.count.inc();
+      children.time.observe(ms / 1000);
+      const sc = span.spanContext();
+      destination.write(
+        `{"level":"info","timestamp":"${new Date().toISOString()}","method":"${method}","route":"${route}","status":${status},"duration_ms":${ms},"request_id":"${request.id}","trace_id":"${sc.traceId}","span_id":"${sc.spanId}","message":"request completed"}\n`,
+      );
+    },
+  };
+}
+
 function noopSink(): void {
   // the core alone: one exchange, one listener, one sink that does nothing
 }
@@ -167,6 +229,20 @@ export const scenarios: Scenario[] = [
         next();
       });
     }
+  }),
+  expressScenario('express-header', 'reference: one middleware that only echoes a generated request id header (what the issues ask of every request)', (app) => {
+    let counter = 0;
+    app.use(function echoRequestId(_req, res, next) {
+      res.setHeader('x-request-id', `bench-${++counter}`);
+      next();
+    });
+  }),
+  expressScenario('express-als', 'reference: one middleware that only runs the rest of the request in an AsyncLocalStorage (the request context the issues ask for)', (app) => {
+    const { AsyncLocalStorage } = require('node:async_hooks') as typeof import('node:async_hooks');
+    const storage = new AsyncLocalStorage<object>();
+    app.use(function requestContext(req, _res, next) {
+      storage.run(req, next);
+    });
   }),
   expressScenario('express-core', '@vigil/core: observeExpress with one no-op sink', (app) => {
     const { observeExpress, continueExpress } = require('@vigil/core') as typeof import('@vigil/core');
@@ -231,6 +307,16 @@ export const scenarios: Scenario[] = [
     const { expressHealth } = require('@vigil/health') as typeof import('@vigil/health');
     app.use(expressHealth(benchHealth()));
   }, undefined, '/readyz'),
+  expressScenario('express-floor', 'reference: the least the whole stack must do, by hand (request context, request id echoed, a sampled SDK server span exported in batches, traceresponse, one prom-client counter and histogram, one access line); no route template beyond req.route, no outcome, sizes, health or dashboard', (app) => {
+    const { AsyncLocalStorage } = require('node:async_hooks') as typeof import('node:async_hooks');
+    const storage = new AsyncLocalStorage<object>();
+    const floor = floorRecorder();
+    app.use(function floorStack(req, res, next) {
+      const request = floor.begin(req.method, (name, value) => res.setHeader(name, value));
+      res.once('finish', () => floor.end(request, req.method, (req.route as { path?: string } | undefined)?.path ?? '(unmatched)', res.statusCode));
+      storage.run(request, next);
+    });
+  }),
   expressScenario('express-all', 'every vigil package: tracing (all sampled), logging, metrics, health, dashboard', expressAll, vigilTracing(1)),
   koaScenario('koa-bare', 'Koa 3 + @koa/router, no observability', () => undefined),
   koaScenario('koa-bare-twin', 'reference: a second bare app, measured as the scenarios are (checks the method: should be 1.00)', () => undefined),
@@ -274,6 +360,16 @@ export const scenarios: Scenario[] = [
     const { koaTracing } = require('@vigil/tracing') as typeof import('@vigil/tracing');
     app.use(koaTracing());
   }, vigilTracing(1)),
+  koaScenario('koa-floor', 'reference: the least the whole stack must do, by hand (as express-floor; route from @koa/router\'s _matchedRoute)', (app) => {
+    const { AsyncLocalStorage } = require('node:async_hooks') as typeof import('node:async_hooks');
+    const storage = new AsyncLocalStorage<object>();
+    const floor = floorRecorder();
+    app.use(function floorStack(ctx, next) {
+      const request = floor.begin(ctx.method, (name, value) => ctx.set(name, value));
+      ctx.res.once('finish', () => floor.end(request, ctx.method, (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? '(unmatched)', ctx.status));
+      return storage.run(request, next);
+    });
+  }),
   koaScenario('koa-all', 'every vigil package: tracing (all sampled), logging, metrics, health, dashboard', koaAll, vigilTracing(1)),
   koaScenario(
     'koa-anchor',
