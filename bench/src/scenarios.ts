@@ -271,6 +271,16 @@ export const scenarios: Scenario[] = [
       next();
     });
   }),
+  expressScenario('express-line', 'reference: one access line per request written by hand as a string (no pino call) to the same discarding destination when the response finishes', (app) => {
+    const pino = require('pino') as typeof import('pino');
+    const destination = pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 });
+    let counter = 0;
+    app.use(function handLine(req, res, next) {
+      const id = ++counter;
+      res.once('finish', () => destination.write(`{"level":"info","time":${Date.now()},"method":"${req.method}","url":"${req.url}","status":${res.statusCode},"request_id":${id},"message":"request completed"}\n`));
+      next();
+    });
+  }),
   expressScenario('express-prom-bundle', 'anchor: express-prom-bundle alone', (app) => {
     const promBundle = require('express-prom-bundle') as typeof import('express-prom-bundle');
     app.use(promBundle({ includeMethod: true, includePath: true, includeStatusCode: true }));
