@@ -127,9 +127,25 @@ function patternText(pattern: unknown): string {
   return first === undefined ? '' : String(first);
 }
 
+/**
+ * An app's router: Express 4 keeps it in `_router` (its `app.router` getter throws, also while an
+ * app has no route or middleware yet); Express 5 in `router`. `undefined` when there is none yet.
+ *
+ * @example
+ * ```ts
+ * const stack = routerOf(app)?.stack ?? [];
+ * ```
+ */
+export function routerOf<R>(app: { _router?: R; router?: R }): R | undefined {
+  try {
+    return app._router ?? app.router;
+  } catch {
+    return undefined;
+  }
+}
+
 function routerStack(app: ExpressApp): RouterLayer[] {
-  // Express 4 keeps the router in `_router` (its `app.router` getter throws); Express 5 in `router`
-  return (app._router ?? app.router)?.stack ?? [];
+  return routerOf(app)?.stack ?? [];
 }
 
 function express4Alternatives(layer: RouterLayer, isRoute: boolean): Express4Alternative[] {

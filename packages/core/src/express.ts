@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { attachExchange, findExchange, type ExchangeRecord } from './exchange';
 import { firstVigilLayer, mergeVigilLayers } from './express-merge';
-import { expressRouteTemplate, noteRouterMountedApp, unwrapped } from './express-route';
+import { expressRouteTemplate, noteRouterMountedApp, routerOf, unwrapped } from './express-route';
 import { responseHeadersSent } from './response';
 import { reportError } from './safe-run';
 import type { Exchange } from './types';
@@ -29,15 +29,6 @@ interface ExpressAppLike {
 
 const appsWithErrorCapture = new WeakSet<object>();
 const MAX_DEPTH = 32;
-
-/** The app's router: Express 4 keeps it in `_router` (its `app.router` getter throws); Express 5 in `router`. */
-function routerOf(app: ExpressAppLike): ExpressRouterLike | undefined {
-  try {
-    return app._router ?? app.router;
-  } catch {
-    return undefined; // Express 4 app without a route or middleware yet
-  }
-}
 
 function isExpressApp(fn: unknown): fn is ExpressAppLike {
   const app = fn as { handle?: unknown; set?: unknown } | undefined;
