@@ -19,7 +19,7 @@ const kMergeable = Symbol.for('vigil.express.mergeable');
 type ExpressNext = (err?: unknown) => void;
 type ExpressHandler = (req: unknown, res: unknown, next: ExpressNext) => unknown;
 
-interface LayerLike {
+export interface LayerLike {
   handle?: unknown;
   name?: string;
   route?: unknown;
@@ -93,12 +93,36 @@ function chain(handles: ExpressHandler[]): ExpressHandler {
   };
 }
 
-/** A copy of `layer` (same prototype, same matcher) that calls `handle`. */
-function layerWith(layer: LayerLike, handle: ExpressHandler): LayerLike {
+/** The layers this module made for merged runs. */
+const mergedLayers = new WeakSet<LayerLike>();
+
+/**
+ * A copy of `layer` (same prototype, same matcher, so the router treats it as it treated `layer`)
+ * that calls `handle`.
+ *
+ * @example
+ * ```ts
+ * const passOn = layerWith(app.router.stack[0], (req, res, next) => next());
+ * ```
+ */
+export function layerWith(layer: LayerLike, handle: ExpressHandler): LayerLike {
   const copy = Object.assign(Object.create(Object.getPrototypeOf(layer) as object) as LayerLike, layer);
   copy.handle = handle;
   copy.name = 'vigil';
   return copy;
+}
+
+/**
+ * Whether a router layer is a vigil run: a vigil middleware mounted without a path, or the layer
+ * made for a merged run of them.
+ *
+ * @example
+ * ```ts
+ * if (isVigilRunLayer(app.router.stack[0])) console.log('vigil runs first');
+ * ```
+ */
+export function isVigilRunLayer(layer: LayerLike): boolean {
+  return mergedLayers.has(layer) || isMergeable(layer);
 }
 
 /**
@@ -112,7 +136,9 @@ export function mergedStack(stack: LayerLike[]): LayerLike[] | undefined {
     let end = i;
     while (end < stack.length && isMergeable(stack[end])) end++;
     if (end - i >= 2) {
-      out.push(layerWith(stack[i], chain(stack.slice(i, end).map((layer) => layer.handle as ExpressHandler))));
+      const merged = layerWith(stack[i], chain(stack.slice(i, end).map((layer) => layer.handle as ExpressHandler)));
+      mergedLayers.add(merged);
+      out.push(merged);
       changed = true;
       i = end;
     } else {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { attachExchange, findExchange, type ExchangeRecord } from './exchange';
+import { hoistVigilRun } from './express-hoist';
 import { firstVigilLayer, mergeVigilLayers } from './express-merge';
 import { expressRouteTemplate, noteRouterMountedApp, routerOf, unwrapped } from './express-route';
 import { responseHeadersSent } from './response';
@@ -60,7 +61,8 @@ function vigilCaptureError(err: unknown, _req: IncomingMessage, res: ServerRespo
 /**
  * Setup on an app's first observed request: the error capture layer, the route-end marker, the
  * sub-apps its routers mount (read only, see `noteRouterMounts`), then one layer for each run of
- * adjacent vigil middlewares.
+ * adjacent vigil middlewares, and the run that opens the root app's stack, if one does, called
+ * from its router's `handle` instead of a layer.
  */
 function setUpAppOnce(req: IncomingMessage): void {
   const own = (req as unknown as { app?: ExpressAppLike }).app;
@@ -76,6 +78,8 @@ function setUpAppOnce(req: IncomingMessage): void {
   // then give each run of adjacent vigil middlewares one layer (see express-merge.ts)
   mergeVigilLayers(routerOf(app));
   if (own !== app) mergeVigilLayers(routerOf(own));
+  // and a run that opens the root app's router runs from the router's handle (see express-hoist.ts)
+  hoistVigilRun(routerOf(app));
 }
 
 /**

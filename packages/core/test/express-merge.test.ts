@@ -17,6 +17,11 @@ function layerNames(app: express.Express): string[] {
   return (app.router.stack as Array<{ name: string }>).map((layer) => layer.name);
 }
 
+/** Whether the run that opened the app's stack now runs from its router's `handle` (express-hoist.ts). */
+function hoisted(app: express.Express): boolean {
+  return Object.prototype.hasOwnProperty.call(app.router, 'handle');
+}
+
 /** The app's own routes after the steps: `GET /ok`, and an error handler answering 500 with the message. */
 function serveOkAndErrors(app: express.Express): void {
   app.get('/ok', (_req, res) => {
@@ -41,8 +46,10 @@ describe('mergeableExpressMiddleware', () => {
     expect(layerNames(app)).toEqual(['step', 'step', 'step', 'handle']);
     await request(app).get('/x').expect(200, 'x');
     expect(seen).toEqual(['a', 'b', 'c', 'handler']);
-    // the run is one layer now; the error-capture layer and the route-end marker sit at the end
-    expect(layerNames(app)).toEqual(['vigil', 'handle', 'vigilCaptureError', 'vigilRouteEnd']);
+    // the run is one handler now, and as it opens the stack it runs from the router's handle; the
+    // error-capture layer and the route-end marker sit at the end
+    expect(layerNames(app)).toEqual(['handle', 'vigilCaptureError', 'vigilRouteEnd']);
+    expect(hoisted(app)).toBe(true);
     seen.length = 0;
     await request(app).get('/x').expect(200, 'x');
     expect(seen).toEqual(['a', 'b', 'c', 'handler']);
@@ -69,7 +76,9 @@ describe('mergeableExpressMiddleware', () => {
     expect(seen).toEqual(['a']);
     await request(app).get('/api/x').set('authorization', 'yes').expect(200);
     expect(seen).toEqual(['a', 'a', 'b', 'mounted', 'c']);
-    expect(layerNames(app)).toEqual(['step', 'auth', 'step', 'step', 'step', 'handle', 'vigilCaptureError', 'vigilRouteEnd']);
+    // the first step opens the stack: it runs from the router's handle; the others stay where they are
+    expect(layerNames(app)).toEqual(['auth', 'step', 'step', 'step', 'handle', 'vigilCaptureError', 'vigilRouteEnd']);
+    expect(hoisted(app)).toBe(true);
   });
 
   it('stops the run when a step answers, and passes next(err) to the error handlers', async () => {
@@ -86,7 +95,8 @@ describe('mergeableExpressMiddleware', () => {
     app.use(vigilStep('after', after));
     serveOkAndErrors(app);
     await request(app).get('/ok').expect(200, 'ok');
-    expect(layerNames(app)[0]).toBe('vigil');
+    expect(hoisted(app)).toBe(true);
+    expect(layerNames(app)[0]).toBe('handle');
     await request(app).get('/answered').expect(200, 'from the step');
     await request(app).get('/fails').expect(500, 'step failed');
     expect(after).toEqual(['after']);
@@ -112,7 +122,7 @@ describe('mergeableExpressMiddleware', () => {
     serveOkAndErrors(app);
     await request(app).get('/ok').expect(200, 'ok');
     await request(app).get('/ok').expect(200, 'ok');
-    expect(layerNames(app)[0]).toBe('vigil');
+    expect(hoisted(app)).toBe(true);
     expect(seen).toEqual(['route', 'async', 'last', 'route', 'async', 'last']);
     await request(app).get('/rejects').expect(500, 'async step failed');
   });
@@ -143,7 +153,9 @@ describe('mergeableExpressMiddleware', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       // this request is the first to reach a vigil layer: the stack is merged while /slow waits
       expect(await (await fetch(`${base}/fast`)).text()).toBe('done');
+      // not the first layer (the gate is): merged, not hoisted
       expect(layerNames(app)).toContain('vigil');
+      expect(hoisted(app)).toBe(false);
       release();
       expect(await (await slow).text()).toBe('done');
       expect(seen).toEqual(['a', 'b', '/fast', 'a', 'b', '/slow']);
