@@ -58,8 +58,10 @@ export function hoistVigilRun(router: HoistableRouter | undefined): boolean {
   const runLayer = stack[0];
   const run = runLayer.handle as Handler;
   router.stack = stack.slice(1);
-  const hoisted = function vigilRouterHandle(this: HoistableRouter, req: unknown, res: unknown, out: Next): void {
-    const self = this;
+  const owner = router;
+  const hoisted = function vigilRouterHandle(this: HoistableRouter | undefined, req: unknown, res: unknown, out: Next): void {
+    // Express calls it as router.handle(); a caller that detached it still gets its router
+    const self = this ?? owner;
     const next: Next = (err) => {
       if (!err || err === 'route') handle.call(self, req, res, out);
       else if (err === 'router') setImmediate(out, null);
