@@ -327,6 +327,34 @@ export const scenarios: Scenario[] = [
       storage.run(request, next);
     });
   }),
+  expressScenario('express-metrics-floor', 'reference: the least RED metrics need on Express, by hand and with no router layer: request start from the http.server.request.start diagnostics channel, res.once(finish), req.route, a prom-client counter and histogram through cached children; no request id, in-flight, sizes, windows, outcome or aborts', () => {
+    const { subscribe } = require('node:diagnostics_channel') as typeof import('node:diagnostics_channel');
+    const { performance } = require('node:perf_hooks') as typeof import('node:perf_hooks');
+    const client = require('prom-client') as typeof import('prom-client');
+    const registry = new client.Registry();
+    const labelNames = ['method', 'route', 'status_code'];
+    const requests = new client.Counter({ name: 'http_requests_total', help: 'Requests.', labelNames, registers: [registry] });
+    const duration = new client.Histogram({ name: 'http_request_duration_seconds', help: 'Duration.', labelNames, registers: [registry] });
+    const series = new Map<string, { count: import('prom-client').Counter.Internal; time: import('prom-client').Histogram.Internal<string> }>();
+    subscribe('http.server.request.start', (message) => {
+      const { request, response } = message as { request: import('node:http').IncomingMessage; response: import('node:http').ServerResponse };
+      const start = performance.now();
+      response.once('finish', () => {
+        const route = (request as unknown as { route?: { path?: string } }).route?.path ?? '(unmatched)';
+        const method = request.method ?? 'GET';
+        const status = response.statusCode;
+        const key = `${method} ${route} ${status}`;
+        let children = series.get(key);
+        if (children === undefined) {
+          const labels = { method, route, status_code: String(status) };
+          children = { count: requests.labels(labels), time: duration.labels(labels) };
+          series.set(key, children);
+        }
+        children.count.inc();
+        children.time.observe((performance.now() - start) / 1000);
+      });
+    });
+  }),
   expressScenario('express-all', 'every vigil package: tracing (all sampled), logging, metrics, health, dashboard', expressAll, vigilTracing(1)),
   koaScenario('koa-bare', 'Koa 3 + @koa/router, no observability', () => undefined),
   koaScenario('koa-bare-twin', 'reference: a second bare app, measured as the scenarios are (checks the method: should be 1.00)', () => undefined),
