@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import express4 from 'express4';
 import request from 'supertest';
 import { mergeableExpressMiddleware, observeExpress, runInExchange, type Exchange } from '../src';
+import { express4 } from './helpers';
 
 type Step = (req: Request, res: Response, next: NextFunction) => unknown;
 
