@@ -8,11 +8,13 @@
  * router's `handle`, just before the router walks the rest of the stack, runs the same code in the
  * same order for the same requests, without the round.
  *
- * What a layer gives its handler is kept: `next()` and `next('route')` go on to the rest of the
- * stack, `next(err)`, a throw and a rejected promise go to the app's error handlers as the router
- * would route them (from the layer that followed the run), `next('router')` leaves the router.
- * Only `req.baseUrl`, `req.originalUrl` and `req.next` are not yet set while the run works (they
- * are once the router takes over); vigil's middlewares do not rely on them.
+ * What a layer gives its handler is kept: `req.baseUrl`, `req.originalUrl`, `req.params` and
+ * `req.next` are set as the router sets them for a layer (user hooks that vigil calls in the run
+ * read them); `next()` and `next('route')` go on to the rest of the stack, `next(err)`, a throw and
+ * a rejected promise go to the app's error handlers as the router would route them (from the layer
+ * that followed the run), `next('router')` leaves the router, and a second call goes on with the
+ * router's walk. Not kept: the run is no longer a layer of `app.router.stack`, and the router's
+ * `express.router.request` diagnostics channel (router 2.3) reports no layer for it.
  */
 
 import { isVigilRunLayer, layerWith, type LayerLike } from './express-merge';
@@ -20,6 +22,15 @@ import { isVigilRunLayer, layerWith, type LayerLike } from './express-merge';
 type Next = (err?: unknown) => void;
 type Handler = (req: unknown, res: unknown, next: Next) => unknown;
 type RouterHandle = (this: HoistableRouter, req: unknown, res: unknown, out: Next) => unknown;
+
+/** The fields Express's router sets on a request before a layer's handler runs. */
+interface RoutedRequest {
+  url?: string;
+  baseUrl?: string;
+  originalUrl?: string;
+  params?: unknown;
+  next?: Next;
+}
 
 interface HoistableRouter {
   stack?: LayerLike[];
@@ -62,11 +73,30 @@ export function hoistVigilRun(router: HoistableRouter | undefined): boolean {
   const hoisted = function vigilRouterHandle(this: HoistableRouter | undefined, req: unknown, res: unknown, out: Next): void {
     // Express calls it as router.handle(); a caller that detached it still gets its router
     const self = this ?? owner;
+    const r = req as RoutedRequest;
+    // what the router sets before a layer's handler runs, which user hooks called in the run may read
+    const parentParams = r.params;
+    const parentNext = r.next;
+    r.baseUrl = r.baseUrl || '';
+    r.originalUrl = r.originalUrl || r.url;
+    r.params = {};
+    let handedOn = false;
     const next: Next = (err) => {
+      if (handedOn) {
+        // called again (after a throw past next(), say): the router's walk goes on from where it
+        // is, as it does for a layer's handler that calls next twice
+        const walking = r.next;
+        if (typeof walking === 'function' && walking !== next) walking(err);
+        return;
+      }
+      handedOn = true;
+      r.params = parentParams;
+      r.next = parentNext;
       if (!err || err === 'route') handle.call(self, req, res, out);
       else if (err === 'router') setImmediate(out, null);
       else resumeWithError(self, handle, runLayer, err, req, res, out);
     };
+    r.next = next;
     let result: unknown;
     try {
       result = run(req, res, next);

@@ -98,6 +98,64 @@ describe('a vigil run that opens the root app runs from the router handle', () =
     await request(app).get('/users/9').expect(404);
   });
 
+  it('gives the run the request fields the router sets for a layer, and the app the ones it had', async () => {
+    const seen: unknown[] = [];
+    const app = express();
+    app.use(
+      vigilStep([], (req, _res, next) => {
+        seen.push([req.originalUrl, req.baseUrl, JSON.stringify(req.params), typeof req.next]);
+        next();
+        return undefined;
+      }),
+    );
+    app.get('/users/:id', (req, res) => {
+      seen.push([req.originalUrl, req.baseUrl, JSON.stringify(req.params)]);
+      res.send('ok');
+    });
+    await request(app).get('/users/1?x=1').expect(200);
+    await request(app).get('/users/2?x=2').expect(200);
+    expect(hoisted(app.router)).toBe(true);
+    expect(seen).toEqual([
+      ['/users/1?x=1', '', '{}', 'function'],
+      ['/users/1?x=1', '', '{"id":"1"}'],
+      ['/users/2?x=2', '', '{}', 'function'],
+      ['/users/2?x=2', '', '{"id":"2"}'],
+    ]);
+  });
+
+  it('goes on with the router walk when the run calls next again (a throw after next())', async () => {
+    const seen: string[] = [];
+    const app = express();
+    app.use(
+      vigilStep([], (req, _res, next) => {
+        next();
+        if (req.url === '/users/throws') throw new Error('after next');
+        return undefined;
+      }),
+    );
+    // an app middleware that goes on later: the walk is still at it when the run throws
+    app.use(function later(_req: Request, _res: Response, next: NextFunction) {
+      seen.push('later');
+      setTimeout(next, 5);
+    });
+    app.get('/users/:id', (req, res) => {
+      seen.push(`route ${req.params.id}`);
+      res.send('ok');
+    });
+    app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+      seen.push(`error ${err.message}`);
+      res.status(500).send('failed');
+    });
+    await request(app).get('/users/1').expect(200);
+    expect(hoisted(app.router)).toBe(true);
+    seen.length = 0;
+    await request(app).get('/users/throws').expect(500, 'failed');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // as for a layer: the walk goes on from the app middleware in error mode, to the error
+    // handler; the stack is not walked again from the top, and the route never runs
+    expect(seen).toEqual(['later', 'error after next']);
+  });
+
   it('runs routes and middlewares added after the first request', async () => {
     const app = express();
     app.use(vigilStep([]));
