@@ -17,7 +17,7 @@
  * `express.router.request` diagnostics channel (router 2.3) reports no layer for it.
  */
 
-import { isVigilRunLayer, layerWith, type LayerLike } from './express-merge';
+import { forwardRejection, isVigilRunLayer, layerWith, type LayerLike } from './express-merge';
 
 type Next = (err?: unknown) => void;
 type Handler = (req: unknown, res: unknown, next: Next) => unknown;
@@ -104,10 +104,7 @@ export function hoistVigilRun(router: HoistableRouter | undefined): boolean {
       next(error);
       return;
     }
-    // Express 5 passes a handler's rejection to next(), as the layer did
-    if (result !== undefined && result !== null && typeof (result as { then?: unknown }).then === 'function') {
-      (result as Promise<unknown>).then(undefined, (error: unknown) => next(error || new Error('Rejected promise')));
-    }
+    forwardRejection(result, next);
   };
   router.handle = hoisted;
   return true;

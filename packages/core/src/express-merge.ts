@@ -72,6 +72,21 @@ function isMergeable(layer: LayerLike): boolean {
   return (layer.handle as { length: number }).length <= 3 && (layer.slash === true || layer.regexp?.fast_slash === true);
 }
 
+/**
+ * Passes a middleware's rejected promise to `next`, as Express 5's router does for a layer's
+ * handler (a rejection with no reason becomes an `Error('Rejected promise')`).
+ *
+ * @example
+ * ```ts
+ * forwardRejection(handler(req, res, next), next);
+ * ```
+ */
+export function forwardRejection(result: unknown, next: ExpressNext): void {
+  if (result !== undefined && result !== null && typeof (result as { then?: unknown }).then === 'function') {
+    (result as Promise<unknown>).then(undefined, (error: unknown) => next(error || new Error('Rejected promise')));
+  }
+}
+
 /** One handler calling `handles` in order, each continuing to the next, the last to Express. */
 function chain(handles: ExpressHandler[]): ExpressHandler {
   const n = handles.length;
@@ -82,11 +97,7 @@ function chain(handles: ExpressHandler[]): ExpressHandler {
       // (an error, 'router') goes on to Express
       if (err && err !== 'route') next(err);
       else if (i < n) {
-        const result = handles[i++](req, res, step) as { then?: unknown } | undefined;
-        // Express 5 passes a handler's rejection to next(); so does the merged layer
-        if (result !== undefined && result !== null && typeof result.then === 'function') {
-          (result as Promise<unknown>).then(undefined, (error: unknown) => next(error || new Error('Rejected promise')));
-        }
+        forwardRejection(handles[i++](req, res, step), next);
       } else next();
     };
     step();

@@ -39,8 +39,7 @@ export function expressHealth(health: Health, options?: HealthEndpointOptions<Re
     if (match === undefined) return next();
     const ex = observeExpress(req, res);
     if (quiet) ex.quiet = true;
-    // no baseUrl yet when the run opens the root app (it runs before the router sets it)
-    setExchangeRoute(ex, (req.baseUrl ?? '') + match.route);
+    setExchangeRoute(ex, req.baseUrl + match.route);
     const details = router.detailsFor(req);
     router.answer(match, q === -1 ? '' : url.slice(q + 1), details).then((answer) => send(res, method === 'HEAD', answer), next);
   });
